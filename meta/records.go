@@ -1,0 +1,194 @@
+package meta
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/wormfs/wormfs/lockctl"
+)
+
+// Versioning states of a bucket, as S3 names them. The zero value is an
+// unversioned bucket (possible only over S3).
+const (
+	VersioningOff       = ""
+	VersioningEnabled   = "Enabled"
+	VersioningSuspended = "Suspended"
+)
+
+// NullVersionID is the id of the version written while a bucket is
+// unversioned or suspended.
+const NullVersionID = "null"
+
+// Bucket is a bucket's record. Stored records only grow by appended fields.
+type Bucket struct {
+	Name       string              `json:"name"`
+	Created    time.Time           `json:"created"`
+	Versioning string              `json:"versioning,omitempty"`
+	ObjectLock bool                `json:"objectLock,omitempty"`
+	Rule       lockctl.DefaultRule `json:"rule,omitempty"`
+}
+
+// Version is one version of an object, or a delete marker. A version is
+// immutable once published except for its POSIX attributes, user metadata,
+// tags and lock state, which are updated in place.
+type Version struct {
+	Bucket       string    `json:"-"`
+	Key          string    `json:"key"`
+	Seq          uint64    `json:"seq"`
+	ID           string    `json:"id"`
+	DeleteMarker bool      `json:"dm,omitempty"`
+	Size         int64     `json:"size"`
+	ETag         string    `json:"etag,omitempty"` // hex MD5, or "hex-N" for multipart
+	Created      time.Time `json:"created"`
+
+	// POSIX attributes shown by the mount.
+	Mode  uint32    `json:"mode"` // permission bits only
+	UID   uint32    `json:"uid"`
+	GID   uint32    `json:"gid"`
+	Mtime time.Time `json:"mtime"`
+	Ctime time.Time `json:"ctime"`
+	Link  bool      `json:"link,omitempty"` // a symbolic link; content is the target
+
+	ContentType string            `json:"ctype,omitempty"`
+	UserMeta    map[string]string `json:"meta,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	Checksums   map[string]string `json:"sums,omitempty"` // S3 checksum name → base64 value
+	Parts       int               `json:"parts,omitempty"`
+
+	RetMode   lockctl.Mode `json:"retMode,omitempty"`
+	RetUntil  time.Time    `json:"retUntil,omitempty"`
+	LegalHold bool         `json:"hold,omitempty"`
+	HoldSet   bool         `json:"holdSet,omitempty"` // legal hold was ever set (Get answers OFF, not 404)
+
+	// HashState is the marshalled MD5 state after Size bytes, so an append
+	// can extend the ETag without rereading the object.
+	HashState []byte `json:"hash,omitempty"`
+}
+
+// Lock returns the version's lock state.
+func (v *Version) Lock() lockctl.Lock {
+	return lockctl.Lock{Retention: lockctl.Retention{Mode: v.RetMode, Until: v.RetUntil}, LegalHold: v.LegalHold}
+}
+
+// IsLatestNull reports whether the version is the null version.
+func (v *Version) IsNull() bool { return v.ID == NullVersionID }
+
+func (v *Version) clone() *Version {
+	c := *v
+	c.UserMeta = cloneMap(v.UserMeta)
+	c.Tags = cloneMap(v.Tags)
+	c.Checksums = cloneMap(v.Checksums)
+	c.HashState = append([]byte(nil), v.HashState...)
+	return &c
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// versionID formats a version sequence number as an S3 VersionId.
+func versionID(seq uint64) string { return fmt.Sprintf("%016x", seq) }
+
+// parseVersionID is the inverse of versionID.
+func parseVersionID(id string) (uint64, error) {
+	if len(id) != 16 {
+		return 0, fmt.Errorf("%w: %q", ErrInvalidVersionID, id)
+	}
+	seq, err := strconv.ParseUint(id, 16, 64)
+	if err != nil || seq == 0 {
+		return 0, fmt.Errorf("%w: %q", ErrInvalidVersionID, id)
+	}
+	return seq, nil
+}
+
+func decodeVersion(bucket string, b []byte) (*Version, error) {
+	v := new(Version)
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, fmt.Errorf("%w: version: %v", ErrCorrupt, err)
+	}
+	v.Bucket = bucket
+	return v, nil
+}
+
+func encode(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs are encoded
+	}
+	return b
+}
+
+// extent is a piece of an object's content: n bytes of chunk id starting at
+// off. id 0 is a hole (zeros).
+type extent struct {
+	id  uint64
+	off uint32
+	n   uint32
+}
+
+const extentSize = 16
+
+func encodeExtents(ext []extent) []byte {
+	b := make([]byte, len(ext)*extentSize)
+	for i, e := range ext {
+		p := b[i*extentSize:]
+		binary.BigEndian.PutUint64(p, e.id)
+		binary.BigEndian.PutUint32(p[8:], e.off)
+		binary.BigEndian.PutUint32(p[12:], e.n)
+	}
+	return b
+}
+
+func decodeExtents(b []byte) ([]extent, error) {
+	if len(b)%extentSize != 0 {
+		return nil, fmt.Errorf("%w: extent list of %d bytes", ErrCorrupt, len(b))
+	}
+	ext := make([]extent, len(b)/extentSize)
+	for i := range ext {
+		p := b[i*extentSize:]
+		ext[i] = extent{
+			id:  binary.BigEndian.Uint64(p),
+			off: binary.BigEndian.Uint32(p[8:]),
+			n:   binary.BigEndian.Uint32(p[12:]),
+		}
+	}
+	return ext, nil
+}
+
+// chunkRef is the accounting record of one chunk: how many extents of
+// published versions and multipart parts use it, its stored size and its
+// CRC32C (checked by fsck).
+type chunkRef struct {
+	Refs uint32
+	Size uint32
+	CRC  uint32
+}
+
+func (c chunkRef) encode() []byte {
+	b := make([]byte, 12)
+	binary.BigEndian.PutUint32(b, c.Refs)
+	binary.BigEndian.PutUint32(b[4:], c.Size)
+	binary.BigEndian.PutUint32(b[8:], c.CRC)
+	return b
+}
+
+func decodeChunkRef(b []byte) (chunkRef, error) {
+	if len(b) != 12 {
+		return chunkRef{}, fmt.Errorf("%w: chunk ref of %d bytes", ErrCorrupt, len(b))
+	}
+	return chunkRef{
+		Refs: binary.BigEndian.Uint32(b),
+		Size: binary.BigEndian.Uint32(b[4:]),
+		CRC:  binary.BigEndian.Uint32(b[8:]),
+	}, nil
+}

@@ -1,0 +1,364 @@
+package meta
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/wormfs/wormfs/lockctl"
+)
+
+// ChunkSize is the largest piece of object data stored under one key.
+const ChunkSize = 1 << 20
+
+// Options configure a Store. The zero value (but for Dir) is usable.
+type Options struct {
+	Dir string
+	// SyncWrites puts every commit on disk before it returns
+	// (--sync=always). Otherwise commits are synced by Sync, by the
+	// publishers that ask for it, and at least every SyncInterval.
+	SyncWrites   bool
+	SyncInterval time.Duration // default 1s
+	GCInterval   time.Duration // value-log GC period; default 5m; < 0 disables
+	MaxRetention time.Duration // default lockctl.DefaultMaxRetention
+	CatchUpRate  float64       // compliance clock catch-up; default lockctl.DefaultCatchUpRate
+	// SysNow and Mono replace the system and monotonic clocks (unit tests
+	// of the compliance clock only).
+	SysNow func() time.Time
+	Mono   func() time.Duration
+	Logger *log.Logger
+	// MemTableSize and friends are left to the defaults chosen in
+	// badgerOptions unless set (benchmarks compare against raw Badger with
+	// the same options).
+	Badger func(*badger.Options)
+}
+
+// Store is the versioned object store over one Badger database.
+type Store struct {
+	db     *badger.DB
+	opts   Options
+	logger *log.Logger
+
+	chunkSeq   *badger.Sequence
+	versionSeq *badger.Sequence
+	uploadSeq  *badger.Sequence
+
+	clockMu sync.Mutex
+	clock   lockctl.Clock
+
+	stop     chan struct{}
+	bg       sync.WaitGroup
+	closeMu  sync.Mutex
+	closed   bool
+	reclaimN int
+}
+
+// BadgerOptions returns the Badger options wormfs uses for dir: bounded
+// memory on a small machine, and chunk data in the value log (not the LSM
+// tree). Exported so benchmarks can run raw Badger with the same options.
+func BadgerOptions(dir string) badger.Options {
+	o := badger.DefaultOptions(dir)
+	o.Logger = nil
+	o.ValueThreshold = 4 << 10 // chunk data goes to the value log
+	o.MemTableSize = 64 << 20
+	o.NumMemtables = 3
+	o.NumLevelZeroTables = 5
+	o.NumLevelZeroTablesStall = 15
+	o.BlockCacheSize = 64 << 20
+	o.IndexCacheSize = 32 << 20
+	o.ValueLogFileSize = 256 << 20
+	o.NumCompactors = 2
+	o.NumVersionsToKeep = 1
+	o.DetectConflicts = true
+	o.CompactL0OnClose = false
+	o.MetricsEnabled = false
+	return o
+}
+
+// Open opens (creating when needed) the store in opts.Dir, checks the
+// format version, reclaims staged data that was never published and starts
+// the background sync, clock and GC loops.
+func Open(opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("meta: no data directory")
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("meta: data directory: %w", err)
+	}
+	if opts.SyncInterval <= 0 {
+		opts.SyncInterval = time.Second
+	}
+	if opts.GCInterval == 0 {
+		opts.GCInterval = 5 * time.Minute
+	}
+	if opts.MaxRetention <= 0 {
+		opts.MaxRetention = lockctl.DefaultMaxRetention
+	}
+	if opts.SysNow == nil {
+		opts.SysNow = time.Now
+	}
+	if opts.Mono == nil {
+		start := time.Now()
+		opts.Mono = func() time.Duration { return time.Since(start) }
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = log.New(os.Stderr, "wormfs: ", log.LstdFlags)
+	}
+	bo := BadgerOptions(opts.Dir)
+	bo.SyncWrites = opts.SyncWrites
+	if opts.Badger != nil {
+		opts.Badger(&bo)
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "resource temporarily unavailable") {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, opts.Dir)
+		}
+		return nil, fmt.Errorf("meta: open %s: %w", opts.Dir, err)
+	}
+	s := &Store{db: db, opts: opts, logger: logger, stop: make(chan struct{})}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.bg.Add(1)
+	go s.background()
+	return s, nil
+}
+
+func (s *Store) init() error {
+	if err := s.checkFormat(); err != nil {
+		return err
+	}
+	var err error
+	if s.chunkSeq, err = s.db.GetSequence(keySequence("chunk"), 1000); err != nil {
+		return err
+	}
+	if s.versionSeq, err = s.db.GetSequence(keySequence("version"), 1000); err != nil {
+		return err
+	}
+	if s.uploadSeq, err = s.db.GetSequence(keySequence("upload"), 100); err != nil {
+		return err
+	}
+	// Sequence 0 is never used: version seq 0 and chunk id 0 are reserved.
+	for _, q := range []*badger.Sequence{s.chunkSeq, s.versionSeq, s.uploadSeq} {
+		if _, err := q.Next(); err != nil {
+			return err
+		}
+	}
+	if err := s.initClock(); err != nil {
+		return err
+	}
+	n, err := s.reclaimStaged()
+	if err != nil {
+		return fmt.Errorf("meta: reclaim staged data: %w", err)
+	}
+	s.reclaimN = n
+	return nil
+}
+
+func (s *Store) checkFormat() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyFormat())
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set(keyFormat(), binary.BigEndian.AppendUint32(nil, formatVersion))
+		}
+		if err != nil {
+			return err
+		}
+		b, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if len(b) != 4 {
+			return fmt.Errorf("%w: format record", ErrCorrupt)
+		}
+		if v := binary.BigEndian.Uint32(b); v > formatVersion {
+			return fmt.Errorf("%w: format %d, this build reads up to %d", ErrNewerFormat, v, formatVersion)
+		}
+		return nil
+	})
+}
+
+// Reclaimed is how many staged chunks were reclaimed at open.
+func (s *Store) Reclaimed() int { return s.reclaimN }
+
+// reclaimStaged deletes the data of chunks that were staged but never
+// published (a crash or an abandoned writer).
+func (s *Store) reclaimStaged() (int, error) {
+	var ids []uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pStaged}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			ids = append(ids, binary.BigEndian.Uint64(it.Item().Key()[1:]))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(ids), s.deleteStaged(ids)
+}
+
+func (s *Store) deleteStaged(ids []uint64) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, id := range ids {
+		if err := wb.Delete(keyData(id)); err != nil {
+			return err
+		}
+		if err := wb.Delete(keyStaged(id)); err != nil {
+			return err
+		}
+	}
+	return wb.Flush()
+}
+
+// Close stops the background loops, persists the compliance clock and
+// closes the database.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	close(s.stop)
+	s.bg.Wait()
+	err := s.persistClock()
+	for _, q := range []*badger.Sequence{s.chunkSeq, s.versionSeq, s.uploadSeq} {
+		if q != nil {
+			if e := q.Release(); e != nil && err == nil {
+				err = e
+			}
+		}
+	}
+	if e := s.db.Close(); e != nil && err == nil {
+		err = e
+	}
+	return err
+}
+
+// DB exposes the Badger database (fsck and benchmarks).
+func (s *Store) DB() *badger.DB { return s.db }
+
+// Sync puts every commit so far on disk.
+func (s *Store) Sync() error { return s.db.Sync() }
+
+// SyncWrites reports whether every commit is synced (--sync=always).
+func (s *Store) SyncWrites() bool { return s.opts.SyncWrites }
+
+func (s *Store) background() {
+	defer s.bg.Done()
+	syncT := time.NewTicker(s.opts.SyncInterval)
+	defer syncT.Stop()
+	var gcC <-chan time.Time
+	if s.opts.GCInterval > 0 {
+		gcT := time.NewTicker(s.opts.GCInterval)
+		defer gcT.Stop()
+		gcC = gcT.C
+	}
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-syncT.C:
+			s.Now()
+			if err := s.persistClock(); err != nil {
+				s.logger.Printf("persist compliance clock: %v", err)
+			}
+			if !s.opts.SyncWrites {
+				if err := s.db.Sync(); err != nil {
+					s.logger.Printf("sync: %v", err)
+				}
+			}
+		case <-gcC:
+			s.RunGC()
+		}
+	}
+}
+
+// RunGC runs Badger's value-log GC until it has nothing to rewrite and
+// returns how many value-log files it rewrote.
+func (s *Store) RunGC() int {
+	n := 0
+	for {
+		select {
+		case <-s.stop:
+			return n
+		default:
+		}
+		if err := s.db.RunValueLogGC(0.5); err != nil {
+			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+				s.logger.Printf("value-log gc: %v", err)
+			}
+			return n
+		}
+		n++
+	}
+}
+
+const maxRetries = 64
+
+// update runs fn in a read-write transaction, retrying a bounded number of
+// times when Badger reports a conflict.
+func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	for i := 0; i < maxRetries; i++ {
+		err := s.db.Update(fn)
+		if errors.Is(err, badger.ErrConflict) {
+			time.Sleep(time.Duration(i+1) * 100 * time.Microsecond)
+			continue
+		}
+		if errors.Is(err, badger.ErrDBClosed) {
+			return ErrClosed
+		}
+		return err
+	}
+	return ErrConflict
+}
+
+func (s *Store) view(fn func(txn *badger.Txn) error) error {
+	err := s.db.View(fn)
+	if errors.Is(err, badger.ErrDBClosed) {
+		return ErrClosed
+	}
+	return err
+}
+
+// GetConfig reads an opaque configuration value (ErrNoSuchKey when absent).
+func (s *Store) GetConfig(name string) ([]byte, error) {
+	var out []byte
+	err := s.view(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyConfig(name))
+		if err != nil {
+			return notFound(err, ErrNoSuchKey)
+		}
+		out, err = item.ValueCopy(nil)
+		return err
+	})
+	return out, err
+}
+
+// PutConfig stores an opaque configuration value, synced.
+func (s *Store) PutConfig(name string, value []byte) error {
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set(keyConfig(name), value) }); err != nil {
+		return err
+	}
+	return s.db.Sync()
+}
+
+func getJSON(txn *badger.Txn, key []byte, into any, sentinel error) error {
+	item, err := txn.Get(key)
+	if err != nil {
+		return notFound(err, sentinel)
+	}
+	return item.Value(func(b []byte) error { return jsonUnmarshal(b, into) })
+}

@@ -1,0 +1,482 @@
+package meta
+
+import (
+	"crypto/md5"
+	"encoding"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// maxDirty is how many chunk buffers one Writer keeps in memory before it
+// stages the oldest to the store: the bound on a writer's memory.
+const maxDirty = 4
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, ChunkSize); return &b }}
+
+// Writer builds the content of a new version. Writes land in at most
+// maxDirty chunk buffers; full or evicted buffers are staged into the store
+// as chunks in their own small transactions, never one giant transaction.
+// Nothing staged is visible until Publish commits one small transaction
+// that references the chunks. A Writer started from a base version shares
+// the base's chunks and copies only the chunks that writes touch
+// (copy-on-write). A Writer may publish many times (one version per
+// publish); Abort (or Close) discards what was staged and not published.
+//
+// A Writer is not safe for concurrent use; the caller serialises.
+type Writer struct {
+	s      *Store
+	bucket string
+	key    string
+
+	ext    []extent
+	starts []int64 // starts[i] is the offset of ext[i]
+	size   int64
+	bufs   map[int]*[]byte // extent index → dirty content
+	staged map[uint64]chunkRef
+	dirty  bool
+	err    error
+
+	// MD5 of the content [0, hashed), valid while hashOK.
+	h      hash.Hash
+	hashed int64
+	hashOK bool
+}
+
+// NewWriter starts a writer for bucket/key. base, when not nil, is the
+// version whose content the writer starts from (copy-on-write); otherwise
+// the content starts empty.
+func (s *Store) NewWriter(bucket, key string, base *Version) (*Writer, error) {
+	if err := ValidKey(key); err != nil {
+		return nil, err
+	}
+	w := &Writer{s: s, bucket: bucket, key: key, bufs: map[int]*[]byte{}, staged: map[uint64]chunkRef{}, h: md5.New(), hashOK: true}
+	if base != nil && !base.DeleteMarker {
+		ext, err := s.extents(base.Seq)
+		if err != nil {
+			return nil, err
+		}
+		w.setExtents(ext)
+		if w.size != base.Size {
+			return nil, fmt.Errorf("%w: %s/%s version %s: extents cover %d bytes, record says %d", ErrCorrupt, bucket, base.Key, base.ID, w.size, base.Size)
+		}
+		w.hashOK = false
+		if len(base.HashState) > 0 {
+			if u, ok := w.h.(encoding.BinaryUnmarshaler); ok && u.UnmarshalBinary(base.HashState) == nil {
+				w.hashed, w.hashOK = base.Size, true
+			}
+		}
+		if !w.hashOK && w.size == 0 {
+			w.h.Reset()
+			w.hashed, w.hashOK = 0, true
+		}
+	}
+	return w, nil
+}
+
+func (w *Writer) setExtents(ext []extent) {
+	w.ext = ext
+	w.starts = make([]int64, len(ext))
+	var off int64
+	for i, e := range ext {
+		w.starts[i] = off
+		off += int64(e.n)
+	}
+	w.size = off
+}
+
+// Size is the current content size.
+func (w *Writer) Size() int64 { return w.size }
+
+// Dirty reports whether anything changed since the writer started or last
+// published.
+func (w *Writer) Dirty() bool { return w.dirty }
+
+// MarkDirty makes the next Publish create a version even without changes
+// (a created file that was never written becomes a 0-byte version).
+func (w *Writer) MarkDirty() { w.dirty = true }
+
+// find returns the index of the extent containing off (off < size).
+func (w *Writer) find(off int64) int {
+	return sort.Search(len(w.starts), func(i int) bool { return w.starts[i] > off }) - 1
+}
+
+// load makes extent i a dirty buffer holding its current content.
+func (w *Writer) load(i int, needContent bool) (*[]byte, error) {
+	if b, ok := w.bufs[i]; ok {
+		return b, nil
+	}
+	if len(w.bufs) >= maxDirty {
+		if err := w.evict(i); err != nil {
+			return nil, err
+		}
+	}
+	bp := bufPool.Get().(*[]byte)
+	e := w.ext[i]
+	b := (*bp)[:e.n]
+	if e.id == 0 {
+		clear(b)
+	} else if needContent {
+		if err := w.s.readExtent(e, 0, b); err != nil {
+			bufPool.Put(bp)
+			return nil, err
+		}
+	}
+	*bp = b
+	w.bufs[i] = bp
+	return bp, nil
+}
+
+// evict stages the buffer with the lowest index other than keep.
+func (w *Writer) evict(keep int) error {
+	lowest := -1
+	for i := range w.bufs {
+		if i != keep && (lowest < 0 || i < lowest) {
+			lowest = i
+		}
+	}
+	if lowest < 0 {
+		return nil
+	}
+	return w.stage(lowest)
+}
+
+// stage writes buffer i as a new chunk in its own transaction and points
+// extent i at it. A previously staged (unpublished) chunk it replaces is
+// deleted.
+func (w *Writer) stage(i int) error {
+	bp := w.bufs[i]
+	b := *bp
+	id, err := w.s.chunkSeq.Next()
+	if err != nil {
+		return err
+	}
+	ref := chunkRef{Size: uint32(len(b)), CRC: crc32.Checksum(b, castagnoli)}
+	err = w.s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(keyData(id), b); err != nil {
+			return err
+		}
+		return txn.Set(keyStaged(id), ref.encode())
+	})
+	if err != nil {
+		return fmt.Errorf("stage chunk: %w", err)
+	}
+	old := w.ext[i].id
+	if _, mine := w.staged[old]; mine {
+		delete(w.staged, old)
+		if err := w.s.deleteStaged([]uint64{old}); err != nil {
+			return err
+		}
+	}
+	w.staged[id] = ref
+	w.ext[i] = extent{id: id, off: 0, n: uint32(len(b))}
+	delete(w.bufs, i)
+	*bp = (*bp)[:0]
+	bufPool.Put(bp)
+	return nil
+}
+
+// WriteAt writes p at off, growing the content as needed (a gap reads as
+// zeros).
+func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if off < 0 {
+		return 0, fmt.Errorf("%w: negative offset", ErrInvalidRange)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	w.trackHash(p, off)
+	end := off + int64(len(p))
+	if end > w.size {
+		if err := w.grow(end); err != nil {
+			return 0, err
+		}
+	}
+	n := 0
+	for n < len(p) {
+		pos := off + int64(n)
+		i := w.find(pos)
+		e := w.ext[i]
+		in := pos - w.starts[i]
+		m := int64(e.n) - in
+		if m > int64(len(p)-n) {
+			m = int64(len(p) - n)
+		}
+		whole := in == 0 && m == int64(e.n)
+		bp, err := w.load(i, !whole)
+		if err != nil {
+			return n, err
+		}
+		copy((*bp)[in:], p[n:n+int(m)])
+		n += int(m)
+	}
+	w.dirty = true
+	return n, nil
+}
+
+func (w *Writer) trackHash(p []byte, off int64) {
+	if !w.hashOK {
+		return
+	}
+	switch {
+	case off == w.hashed:
+		w.h.Write(p)
+		w.hashed += int64(len(p))
+	case off < w.hashed:
+		w.hashOK = false // rewrites hashed bytes
+	}
+	// off > hashed: the gap is hashed from the content at publish.
+}
+
+// grow extends the content to size with zeros: the last extent, when it is
+// a buffer or shorter than a chunk, grows first; then hole extents.
+func (w *Writer) grow(size int64) error {
+	if n := len(w.ext); n > 0 && w.ext[n-1].n < ChunkSize {
+		i := n - 1
+		e := w.ext[i]
+		add := int64(ChunkSize - e.n)
+		if add > size-w.size {
+			add = size - w.size
+		}
+		if e.id == 0 {
+			w.ext[i].n += uint32(add)
+		} else {
+			bp, err := w.load(i, true)
+			if err != nil {
+				return err
+			}
+			old := len(*bp)
+			*bp = (*bp)[:old+int(add)]
+			clear((*bp)[old:])
+			w.ext[i].n += uint32(add)
+		}
+		w.size += add
+	}
+	for w.size < size {
+		n := int64(ChunkSize)
+		if n > size-w.size {
+			n = size - w.size
+		}
+		w.ext = append(w.ext, extent{id: 0, n: uint32(n)})
+		w.starts = append(w.starts, w.size)
+		w.size += n
+	}
+	return nil
+}
+
+// Truncate sets the content size: shrinking drops the tail (sharing the
+// prefix of a cut chunk), growing adds zeros.
+func (w *Writer) Truncate(size int64) error {
+	if w.err != nil {
+		return w.err
+	}
+	if size < 0 {
+		return fmt.Errorf("%w: negative size", ErrInvalidRange)
+	}
+	if size == w.size {
+		w.dirty = true
+		return nil
+	}
+	w.dirty = true
+	if size > w.size {
+		return w.grow(size)
+	}
+	if size < w.hashed {
+		if size == 0 {
+			w.h.Reset()
+			w.hashed, w.hashOK = 0, true
+		} else {
+			w.hashOK = false
+		}
+	}
+	keep := 0
+	if size > 0 {
+		keep = w.find(size-1) + 1
+	}
+	var drop []uint64
+	for i := keep; i < len(w.ext); i++ {
+		if bp, ok := w.bufs[i]; ok {
+			*bp = (*bp)[:0]
+			bufPool.Put(bp)
+			delete(w.bufs, i)
+		}
+		if _, mine := w.staged[w.ext[i].id]; mine {
+			drop = append(drop, w.ext[i].id)
+			delete(w.staged, w.ext[i].id)
+		}
+	}
+	w.ext = w.ext[:keep]
+	w.starts = w.starts[:keep]
+	if keep > 0 {
+		i := keep - 1
+		n := uint32(size - w.starts[i])
+		w.ext[i].n = n
+		if bp, ok := w.bufs[i]; ok {
+			*bp = (*bp)[:n]
+		}
+	}
+	w.size = size
+	if len(drop) > 0 {
+		return w.s.deleteStaged(drop)
+	}
+	return nil
+}
+
+// ReadAt reads the writer's current content.
+func (w *Writer) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("%w: negative offset", ErrInvalidRange)
+	}
+	if off >= w.size {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && off+int64(n) < w.size {
+		pos := off + int64(n)
+		i := w.find(pos)
+		e := w.ext[i]
+		in := pos - w.starts[i]
+		m := int64(e.n) - in
+		if m > int64(len(p)-n) {
+			m = int64(len(p) - n)
+		}
+		dst := p[n : n+int(m)]
+		if bp, ok := w.bufs[i]; ok {
+			copy(dst, (*bp)[in:])
+		} else if err := w.s.readExtent(e, uint32(in), dst); err != nil {
+			return n, err
+		}
+		n += int(m)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// flush stages every dirty buffer.
+func (w *Writer) flush() error {
+	idx := make([]int, 0, len(w.bufs))
+	for i := range w.bufs {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	for _, i := range idx {
+		if err := w.stage(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finishHash completes the MD5 over the content and returns the ETag and
+// the resumable hash state. A writer whose hash was invalidated by a
+// rewrite hashes the whole content again.
+func (w *Writer) finishHash() (string, []byte, error) {
+	if !w.hashOK || w.hashed > w.size {
+		w.h.Reset()
+		w.hashed, w.hashOK = 0, true
+	}
+	if w.hashed < w.size {
+		buf := make([]byte, 256<<10)
+		for w.hashed < w.size {
+			n := int64(len(buf))
+			if n > w.size-w.hashed {
+				n = w.size - w.hashed
+			}
+			if _, err := w.ReadAt(buf[:n], w.hashed); err != nil && !errors.Is(err, io.EOF) {
+				return "", nil, err
+			}
+			w.h.Write(buf[:n])
+			w.hashed += n
+		}
+	}
+	var state []byte
+	if m, ok := w.h.(encoding.BinaryMarshaler); ok {
+		state, _ = m.MarshalBinary()
+	}
+	return hex.EncodeToString(w.h.Sum(nil)), state, nil
+}
+
+// Abort discards every chunk staged and not yet published. The writer
+// cannot be used afterwards.
+func (w *Writer) Abort() error {
+	for i, bp := range w.bufs {
+		*bp = (*bp)[:0]
+		bufPool.Put(bp)
+		delete(w.bufs, i)
+	}
+	ids := make([]uint64, 0, len(w.staged))
+	for id := range w.staged {
+		ids = append(ids, id)
+	}
+	w.staged = map[uint64]chunkRef{}
+	w.err = errors.New("writer aborted")
+	if len(ids) == 0 {
+		return nil
+	}
+	return w.s.deleteStaged(ids)
+}
+
+// readExtent copies len(dst) bytes of e starting at in into dst.
+func (s *Store) readExtent(e extent, in uint32, dst []byte) error {
+	if e.id == 0 {
+		clear(dst)
+		return nil
+	}
+	return s.view(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyData(e.id))
+		if err != nil {
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				return fmt.Errorf("%w: chunk %d", ErrStale, e.id)
+			}
+			return err
+		}
+		return item.Value(func(b []byte) error {
+			start := int(e.off + in)
+			if start+len(dst) > len(b) {
+				return fmt.Errorf("%w: chunk %d has %d bytes, extent wants %d", ErrCorrupt, e.id, len(b), start+len(dst))
+			}
+			copy(dst, b[start:])
+			return nil
+		})
+	})
+}
+
+// extents loads the extent list of version seq.
+func (s *Store) extents(seq uint64) ([]extent, error) {
+	var ext []extent
+	err := s.view(func(txn *badger.Txn) (err error) {
+		ext, err = getExtents(txn, seq)
+		return err
+	})
+	return ext, err
+}
+
+func getExtents(txn *badger.Txn, seq uint64) ([]extent, error) {
+	item, err := txn.Get(keyExtents(seq))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil // empty content or delete marker
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ext []extent
+	err = item.Value(func(b []byte) (err error) {
+		ext, err = decodeExtents(b)
+		return err
+	})
+	return ext, err
+}
