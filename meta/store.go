@@ -57,6 +57,7 @@ type Store struct {
 	closeMu  sync.Mutex
 	closed   bool
 	reclaimN int
+	readOnly bool
 }
 
 // BadgerOptions returns the Badger options wormfs uses for dir: bounded
@@ -231,6 +232,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.readOnly {
+		return s.db.Close()
+	}
 	close(s.stop)
 	s.bg.Wait()
 	err := s.persistClock()
