@@ -62,10 +62,12 @@ var (
 // ParseMode accepts GOVERNANCE or COMPLIANCE (exact, upper case as S3 sends
 // them, but lower case is tolerated for people typing setfattr).
 func ParseMode(s string) (Mode, error) {
-	switch strings.ToUpper(s) {
-	case string(ModeGovernance):
+	// EqualFold, not ToUpper: ToUpper maps the dotless ı to I and would
+	// accept "COMPLıANCE".
+	switch {
+	case strings.EqualFold(s, string(ModeGovernance)):
 		return ModeGovernance, nil
-	case string(ModeCompliance):
+	case strings.EqualFold(s, string(ModeCompliance)):
 		return ModeCompliance, nil
 	}
 	return ModeNone, fmt.Errorf("%w: %q", ErrUnknownMode, s)
