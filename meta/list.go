@@ -40,7 +40,7 @@ func (o *ListOptions) max() int {
 
 // commonPrefix returns the rolled-up prefix of key, or "".
 func commonPrefix(key, prefix, delim string) string {
-	if delim == "" {
+	if delim == "" || !strings.HasPrefix(key, prefix) {
 		return ""
 	}
 	if i := strings.Index(key[len(prefix):], delim); i >= 0 {

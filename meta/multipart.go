@@ -110,6 +110,11 @@ func putPart(s *Store, txn *badger.Txn, uploadID string, p *Part, ext []extent, 
 	if _, err := getUpload(txn, uploadID); err != nil {
 		return err
 	}
+	// The new part's references first, so chunks it shares with the part
+	// it replaces are not freed on the way.
+	if err := s.refExtents(txn, ext, staged, false); err != nil {
+		return err
+	}
 	old := new(Part)
 	err := getJSON(txn, keyPart(uploadID, p.Number), old, ErrInvalidPart)
 	switch {
@@ -126,10 +131,7 @@ func putPart(s *Store, txn *badger.Txn, uploadID string, p *Part, ext []extent, 
 	}
 	p.Extents = encodeExtents(ext)
 	p.LastModified = s.Now()
-	if err := txn.Set(keyPart(uploadID, p.Number), encode(p)); err != nil {
-		return err
-	}
-	return s.refExtents(txn, ext, staged, false)
+	return txn.Set(keyPart(uploadID, p.Number), encode(p))
 }
 
 // CommitPart stores the writer's content as part n of an upload (replacing

@@ -365,7 +365,8 @@ func (s *Store) Copy(src *Version, dstBucket, dstKey string, o PublishOptions) (
 // version at dst sharing src's chunks and keeping its attributes and user
 // metadata, then a delete marker at src (in a versioned bucket; in an
 // unversioned one the null version of src is removed, under the lock
-// rules).
+// rules). Renaming a key onto itself changes nothing and returns its
+// current version, as rename(2) does.
 func (s *Store) Rename(bucket, src, dst string, o PublishOptions) (*Version, error) {
 	if err := ValidKey(dst); err != nil {
 		return nil, err
@@ -375,6 +376,10 @@ func (s *Store) Rename(bucket, src, dst string, o PublishOptions) (*Version, err
 		cur, err := getVersion(txn, bucket, src, "")
 		if err != nil {
 			return err
+		}
+		if src == dst {
+			v = cur // rename(2) onto itself changes nothing
+			return nil
 		}
 		ext, err := getExtents(txn, cur.Seq)
 		if err != nil {

@@ -109,6 +109,12 @@ func (s *Store) putVersion(txn *badger.Txn, bucket string, v *Version, ext []ext
 	}
 	v.Seq = seq
 	v.ID = versionID(seq)
+	// Take the references of the new version before the null version it
+	// replaces drops its own: chunks they share (a copy-on-write overwrite,
+	// a copy onto itself) must not be freed on the way.
+	if err := s.refExtents(txn, ext, staged, owned); err != nil {
+		return err
+	}
 	if b.Versioning != VersioningEnabled {
 		v.ID = NullVersionID
 		if old, err := getNull(txn, bucket, v.Key); err == nil {
@@ -135,9 +141,6 @@ func (s *Store) putVersion(txn *badger.Txn, bucket string, v *Version, ext []ext
 			return err
 		}
 	} else if err := txn.Set(keyCurrent(bucket, v.Key), encode(v)); err != nil {
-		return err
-	}
-	if err := s.refExtents(txn, ext, staged, owned); err != nil {
 		return err
 	}
 	if !v.DeleteMarker && (!o.Retention.IsZero() || o.LegalHold) {
