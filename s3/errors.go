@@ -67,6 +67,10 @@ var (
 	ErrUnsupportedSignature    = apiErr("InvalidRequest", http.StatusBadRequest, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
 	ErrNotImplementedAuth      = apiErr("NotImplemented", http.StatusNotImplemented, "A header you provided implies functionality that is not implemented.")
 	ErrInvalidSecurityTokenUse = apiErr("InvalidToken", http.StatusBadRequest, "Session tokens are not supported.")
+	ErrMissingContentSHA256    = apiErr("InvalidRequest", http.StatusBadRequest, "Missing required header for this request: x-amz-content-sha256")
+	ErrInvalidContentSHA256    = apiErr("InvalidArgument", http.StatusBadRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.")
+	ErrMultipleAuthMechanisms  = apiErr("InvalidArgument", http.StatusBadRequest, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified.")
+	ErrRequestNotYetValid      = apiErr("AccessDenied", http.StatusForbidden, "Request is not valid yet")
 
 	// Buckets.
 	ErrNoSuchBucket            = apiErr("NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist.")
@@ -121,6 +125,10 @@ var (
 	ErrSlowDown       = apiErr("SlowDown", http.StatusServiceUnavailable, "Please reduce your request rate.")
 	ErrInvalidURI     = apiErr("InvalidURI", http.StatusBadRequest, "Couldn't parse the specified URI.")
 	ErrMissingBody    = apiErr("MissingRequestBodyError", http.StatusBadRequest, "Request Body is empty.")
+
+	// Request bodies of the operations.
+	ErrMaxMessageLength  = apiErr("MaxMessageLengthExceeded", http.StatusBadRequest, "Your request was too big.")
+	ErrMissingContentMD5 = apiErr("InvalidRequest", http.StatusBadRequest, "Missing required header for this request: Content-MD5 or x-amz-checksum-*.")
 )
 
 // toAPIError translates an error from the layers below into a row of the
