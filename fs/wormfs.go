@@ -1,0 +1,216 @@
+package fs
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/wormfs/wormfs/lockctl"
+	"github.com/wormfs/wormfs/meta"
+)
+
+// reservedPrefix names the entries reserved at the mount root (SPEC §2).
+const reservedPrefix = ".wormfs"
+
+// maxSymlinkTarget bounds a symlink's target (PATH_MAX - 1).
+const maxSymlinkTarget = 4095
+
+// wormFS is the state shared by every node of one mount.
+type wormFS struct {
+	store   *meta.Store
+	opts    Options
+	timeout time.Duration
+	started time.Time // the time shown for directories that have no marker
+
+	mu sync.Mutex
+	// gens holds the generation of an inode number whose previous node was
+	// unlinked or renamed away, so that a new file at the old name gets a
+	// fresh node instead of the orphan. Absent means generation 1.
+	gens map[uint64]uint64
+	// pending holds the files created through the mount that have no
+	// version yet (shown as empty until their last handle closes), by
+	// pendingKey(bucket, key).
+	pending map[string]*fileNode
+}
+
+func newWormFS(store *meta.Store, o Options) *wormFS {
+	t := o.Timeout
+	if t <= 0 {
+		t = time.Second
+	}
+	return &wormFS{store: store, opts: o, timeout: t, started: time.Now(), gens: map[uint64]uint64{}, pending: map[string]*fileNode{}}
+}
+
+func pendingKey(bucket, key string) string { return bucket + "\x00" + key }
+
+// Node kinds, hashed into the inode number.
+const (
+	kindFile   = 'f'
+	kindDir    = 'd'
+	kindBucket = 'b'
+)
+
+// ino is the stable inode number of a name: a hash of its kind, bucket and
+// key, the same on every lookup and every mount. 0 and 1 (the root) are
+// never returned.
+func ino(kind byte, bucket, key string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte{kind})
+	h.Write([]byte(bucket))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	n := h.Sum64()
+	if n <= 1 {
+		n += 2
+	}
+	return n
+}
+
+// ident returns the StableAttr of a node for (kind, bucket, key).
+func (f *wormFS) ident(kind byte, mode uint32, bucket, key string) gofs.StableAttr {
+	n := ino(kind, bucket, key)
+	f.mu.Lock()
+	g, ok := f.gens[n]
+	f.mu.Unlock()
+	if !ok {
+		g = 1
+	}
+	return gofs.StableAttr{Mode: mode, Ino: n, Gen: g}
+}
+
+// retire gives the name of a node that was unlinked or renamed away a new
+// generation: the next lookup of the name makes a new node.
+func (f *wormFS) retire(id gofs.StableAttr) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gens[id.Ino] <= id.Gen {
+		f.gens[id.Ino] = id.Gen + 1
+	}
+}
+
+func (f *wormFS) addPending(n *fileNode, bucket, key string) {
+	f.mu.Lock()
+	f.pending[pendingKey(bucket, key)] = n
+	f.mu.Unlock()
+}
+
+func (f *wormFS) dropPending(n *fileNode, bucket, key string) {
+	f.mu.Lock()
+	if f.pending[pendingKey(bucket, key)] == n {
+		delete(f.pending, pendingKey(bucket, key))
+	}
+	f.mu.Unlock()
+}
+
+func (f *wormFS) getPending(bucket, key string) *fileNode {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pending[pendingKey(bucket, key)]
+}
+
+// pendingUnder returns the pending files of bucket whose key starts with
+// prefix, with their keys.
+func (f *wormFS) pendingUnder(bucket, prefix string) map[string]*fileNode {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]*fileNode{}
+	for k, n := range f.pending {
+		b, key, _ := strings.Cut(k, "\x00")
+		if b == bucket && strings.HasPrefix(key, prefix) {
+			out[key] = n
+		}
+	}
+	return out
+}
+
+// caller is who sent a request.
+type caller struct {
+	uid, gid uint32
+	pid      uint32
+}
+
+func callerOf(ctx context.Context) caller {
+	if c, ok := fuse.FromContext(ctx); ok {
+		return caller{uid: c.Uid, gid: c.Gid, pid: c.Pid}
+	}
+	return caller{}
+}
+
+// mayBypass reports whether the caller is a bypass-capable principal: root
+// or a member of Options.BypassGID (primary or supplementary group, read
+// from /proc/<pid>/status).
+func (f *wormFS) mayBypass(c caller) bool {
+	if c.uid == 0 {
+		return true
+	}
+	if f.opts.BypassGID < 0 {
+		return false
+	}
+	gid := uint32(f.opts.BypassGID)
+	if c.gid == gid {
+		return true
+	}
+	groups, err := procGroups(c.pid)
+	if err != nil {
+		return false
+	}
+	for _, g := range groups {
+		if g == gid {
+			return true
+		}
+	}
+	return false
+}
+
+// procGroups reads the supplementary groups of process pid.
+func procGroups(pid uint32) ([]uint32, error) {
+	if pid == 0 {
+		return nil, syscall.ESRCH
+	}
+	fh, err := os.Open("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/status")
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "Groups:")
+		if !ok {
+			continue
+		}
+		var out []uint32
+		for _, w := range strings.Fields(rest) {
+			g, err := strconv.ParseUint(w, 10, 32)
+			if err == nil {
+				out = append(out, uint32(g))
+			}
+		}
+		return out, nil
+	}
+	return nil, sc.Err()
+}
+
+// actor is the store's view of a caller, for the audit log.
+func (f *wormFS) actor(c caller, requested bool) meta.Actor {
+	return meta.Actor{
+		Name:   fmt.Sprintf("mount uid=%d gid=%d pid=%d", c.uid, c.gid, c.pid),
+		Bypass: lockctl.Bypass{Requested: requested, Allowed: requested && f.mayBypass(c)},
+	}
+}
+
+// setTimes fills the time fields of a fuse.Attr.
+func setTimes(a *fuse.Attr, mtime, ctime time.Time) {
+	a.SetTimes(&mtime, &mtime, &ctime)
+}
+
+// blockSize is the st_blksize reported: the largest write the kernel sends.
+const blockSize = 1 << 20
