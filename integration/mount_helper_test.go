@@ -183,4 +183,3 @@ func mErrno(err error) syscall.Errno {
 	}
 	return 0
 }
-
