@@ -183,3 +183,23 @@ func mErrno(err error) syscall.Errno {
 	}
 	return 0
 }
+
+// remount mounts the store again after e.m was unmounted.
+func (e *mountEnv) remount(opts ...func(*fs.Options)) {
+	e.t.Helper()
+	o := fs.Options{BypassGID: -1}
+	for _, f := range opts {
+		f(&o)
+	}
+	m, err := fs.Mount(e.store, e.dir, o)
+	if err != nil {
+		e.t.Fatalf("remount: %v", err)
+	}
+	e.m = m
+	t := e.t
+	t.Cleanup(func() {
+		if err := m.Unmount(); err != nil {
+			t.Errorf("unmount: %v", err)
+		}
+	})
+}
