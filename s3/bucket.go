@@ -169,6 +169,9 @@ func parseVersioning(data []byte) (string, error) {
 // putBucketVersioning is PutBucketVersioning. Suspending a bucket with
 // Object Lock is 409 InvalidBucketState (the store refuses it).
 func (q *request) putBucketVersioning() error {
+	if !q.body.HasIntegrity() {
+		return ErrMissingContentMD5
+	}
 	data, err := readAllLimited(q.body, maxConfigXML)
 	if err != nil {
 		return err

@@ -201,6 +201,9 @@ func parseLockConfig(data []byte) (lockctl.DefaultRule, error) {
 // on a bucket whose versioning is Enabled (409 InvalidBucketState
 // otherwise) and sets or clears the default retention.
 func (q *request) putObjectLockConfig() error {
+	if !q.body.HasIntegrity() {
+		return ErrMissingContentMD5
+	}
 	data, err := readAllLimited(q.body, maxConfigXML)
 	if err != nil {
 		return err
@@ -294,6 +297,9 @@ func parseRetention(data []byte) (lockctl.Retention, error) {
 // (extend freely; shorten, remove or change mode of GOVERNANCE only with an
 // effective bypass; COMPLIANCE only extended).
 func (q *request) putObjectRetention() error {
+	if !q.body.HasIntegrity() {
+		return ErrMissingContentMD5
+	}
 	data, err := readAllLimited(q.body, maxConfigXML)
 	if err != nil {
 		return err
@@ -361,6 +367,9 @@ func parseLegalHold(data []byte) (bool, error) {
 
 // putObjectLegalHold is PutObjectLegalHold.
 func (q *request) putObjectLegalHold() error {
+	if !q.body.HasIntegrity() {
+		return ErrMissingContentMD5
+	}
 	data, err := readAllLimited(q.body, maxConfigXML)
 	if err != nil {
 		return err
