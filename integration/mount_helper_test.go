@@ -54,6 +54,9 @@ func testMount(t *testing.T, opts ...func(*fs.Options)) *mountEnv {
 	if err := os.Mkdir(e.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Other users reach the mount point (tests that run tools as them).
+	os.Chmod(base, 0o755)
+	os.Chmod(filepath.Dir(base), 0o755)
 	store, err := meta.Open(meta.Options{Dir: e.data, GCInterval: -1})
 	if err != nil {
 		t.Fatalf("meta.Open: %v", err)
@@ -202,4 +205,40 @@ func (e *mountEnv) remount(opts ...func(*fs.Options)) {
 			t.Errorf("unmount: %v", err)
 		}
 	})
+}
+
+// runAs runs a command as another user (uid, gid, supplementary groups),
+// bounded in time, in the mount, and returns its combined output.
+func (e *mountEnv) runAs(uid, gid uint32, groups []uint32, name string, args ...string) (string, error) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = e.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: groups}}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// run runs a command as root in the mount, bounded in time.
+func (e *mountEnv) run(name string, args ...string) (string, error) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = e.dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// toolErrno tells whether a tool's failure message names errno.
+func toolErrno(out string, err error, errno syscall.Errno) bool {
+	if errno == 0 {
+		return err == nil
+	}
+	return err != nil && strings.Contains(strings.ToLower(out), strings.ToLower(errno.Error()))
 }
