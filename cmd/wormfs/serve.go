@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	wfs "github.com/wormfs/wormfs/fs"
+	"github.com/wormfs/wormfs/lockctl"
+	"github.com/wormfs/wormfs/meta"
+	"github.com/wormfs/wormfs/s3"
+)
+
+// credentialsConfig is the store config entry that holds the generated root
+// credentials.
+const credentialsConfig = "credentials"
+
+type credentials struct {
+	AccessKey string `json:"accessKey"`
+	SecretKey string `json:"secretKey"`
+}
+
+func dataFlag() cli.Flag {
+	return &cli.StringFlag{Name: "data", Usage: "data directory of the embedded store", EnvVars: []string{"WORMFS_DATA"}, Value: "./wormfs-data"}
+}
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "open the store, mount it with FUSE and serve the S3 API",
+		Flags: []cli.Flag{
+			dataFlag(),
+			&cli.StringFlag{Name: "mount", Usage: "mount point (no mount when empty)", EnvVars: []string{"WORMFS_MOUNT"}},
+			&cli.StringFlag{Name: "s3", Usage: "S3 listen address (\"\" disables the listener)", EnvVars: []string{"WORMFS_S3"}, Value: "127.0.0.1:9000"},
+			&cli.StringFlag{Name: "access-key", Usage: "root access key (default: generated at first start and stored)", EnvVars: []string{"WORMFS_ACCESS_KEY"}},
+			&cli.StringFlag{Name: "secret-key", Usage: "root secret key", EnvVars: []string{"WORMFS_SECRET_KEY"}},
+			&cli.StringFlag{Name: "users", Usage: "JSON file of additional S3 users and their grants", EnvVars: []string{"WORMFS_USERS"}},
+			&cli.StringFlag{Name: "bucket", Usage: "mount only this bucket at the mount root", EnvVars: []string{"WORMFS_BUCKET"}},
+			&cli.IntFlag{Name: "bypass-gid", Usage: "group whose members (besides root) may bypass GOVERNANCE retention in the mount; -1: root only", EnvVars: []string{"WORMFS_BYPASS_GID"}, Value: -1},
+			&cli.StringFlag{Name: "sync", Usage: "durability: posix (commits on disk at fsync, S3 PUT and within 1 s) or always (every commit on disk before success)", EnvVars: []string{"WORMFS_SYNC"}, Value: "posix"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate file for the S3 listener", EnvVars: []string{"WORMFS_TLS_CERT"}},
+			&cli.StringFlag{Name: "tls-key", Usage: "TLS key file for the S3 listener", EnvVars: []string{"WORMFS_TLS_KEY"}},
+			&cli.StringFlag{Name: "region", Usage: "region reported by GetBucketLocation", EnvVars: []string{"WORMFS_REGION"}, Value: "us-east-1"},
+			&cli.IntFlag{Name: "max-retention-days", Usage: "longest retention accepted", EnvVars: []string{"WORMFS_MAX_RETENTION_DAYS"}, Value: int(lockctl.DefaultMaxRetention / (24 * time.Hour))},
+			&cli.DurationFlag{Name: "attr-timeout", Usage: "how long the kernel caches attributes and names (changes over S3 show in the mount within this)", EnvVars: []string{"WORMFS_ATTR_TIMEOUT"}, Value: time.Second},
+			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request", EnvVars: []string{"WORMFS_DEBUG"}},
+		},
+		Action: serve,
+	}
+}
+
+func serve(c *cli.Context) error {
+	logger := log.New(os.Stderr, "wormfs: ", log.LstdFlags)
+	syncMode := c.String("sync")
+	if syncMode != "posix" && syncMode != "always" {
+		return exitf(2, "--sync must be posix or always, not %q", syncMode)
+	}
+	if (c.String("tls-cert") == "") != (c.String("tls-key") == "") {
+		return exitf(2, "--tls-cert and --tls-key go together")
+	}
+	if c.Int("max-retention-days") <= 0 {
+		return exitf(2, "--max-retention-days must be positive")
+	}
+	if c.Duration("attr-timeout") <= 0 || c.Duration("attr-timeout") > time.Second {
+		return exitf(2, "--attr-timeout must be between 1ns and 1s (SPEC: S3 changes show in the mount within 1 s)")
+	}
+	mountDir, addr := c.String("mount"), c.String("s3")
+	if mountDir == "" && addr == "" {
+		return exitf(2, "nothing to serve: both --mount and --s3 are empty")
+	}
+	var users []s3.User
+	if f := c.String("users"); f != "" {
+		var err error
+		if users, err = s3.LoadUsers(f); err != nil {
+			return exitf(2, "--users: %v", err)
+		}
+	}
+
+	store, err := meta.Open(meta.Options{
+		Dir:          c.String("data"),
+		SyncWrites:   syncMode == "always",
+		MaxRetention: time.Duration(c.Int("max-retention-days")) * 24 * time.Hour,
+		Logger:       logger,
+	})
+	if errors.Is(err, meta.ErrLocked) {
+		return exitf(3, "%v: stop the other wormfs first (one process per data directory)", err)
+	}
+	if err != nil {
+		return exitf(1, "open store: %v", err)
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			logger.Printf("closing the store: %v", err)
+		}
+	}()
+	if n := store.Reclaimed(); n > 0 {
+		logger.Printf("reclaimed %d staged chunks of versions that were never committed", n)
+	}
+	logger.Printf("compliance clock %s (system clock is %s ahead of it)", store.Now().Format(time.RFC3339), store.ClockOffset().Round(time.Millisecond))
+
+	creds, err := rootCredentials(store, c.String("access-key"), c.String("secret-key"), logger)
+	if err != nil {
+		return exitf(2, "%v", err)
+	}
+
+	var srv *http.Server
+	srvDone := make(chan error, 1)
+	if addr != "" {
+		handler, err := s3.New(store, s3.Options{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey, Users: users, Region: c.String("region"), Logger: logger})
+		if err != nil {
+			return exitf(1, "s3 listener: %v", err)
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return exitf(1, "s3 listener: %v", err)
+		}
+		addr = ln.Addr().String()
+		srv = &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          logger,
+			MaxHeaderBytes:    64 << 10,
+		}
+		ln = idleListener{Listener: ln, idle: time.Minute}
+		if cert := c.String("tls-cert"); cert != "" {
+			pair, err := tls.LoadX509KeyPair(cert, c.String("tls-key"))
+			if err != nil {
+				ln.Close()
+				return exitf(2, "TLS: %v", err)
+			}
+			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12})
+		}
+		go func() { srvDone <- srv.Serve(ln) }()
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				logger.Printf("stopping the S3 listener: %v", err)
+				srv.Close()
+			}
+		}()
+	}
+
+	mountGone := make(chan struct{})
+	if mountDir != "" {
+		m, err := wfs.Mount(store, mountDir, wfs.Options{
+			Bucket:     c.String("bucket"),
+			BypassGID:  c.Int("bypass-gid"),
+			Timeout:    c.Duration("attr-timeout"),
+			AllowOther: os.Geteuid() == 0,
+			Debug:      c.Bool("debug"),
+			Logger:     logger,
+		})
+		if err != nil {
+			return exitf(1, "mount %s: %v", mountDir, err)
+		}
+		go func() { m.Wait(); close(mountGone) }()
+		defer func() {
+			if err := m.Unmount(); err != nil {
+				logger.Printf("unmounting %s: %v", mountDir, err)
+			}
+		}()
+	}
+
+	ready := []string{"ready"}
+	if mountDir != "" {
+		ready = append(ready, "mount="+mountDir)
+	}
+	if addr != "" {
+		scheme := "http"
+		if c.String("tls-cert") != "" {
+			scheme = "https"
+		}
+		ready = append(ready, "s3="+scheme+"://"+addr)
+	}
+	fmt.Fprintln(os.Stderr, "wormfs: "+strings.Join(ready, " "))
+
+	select {
+	case <-c.Context.Done():
+		logger.Printf("shutting down")
+		return nil
+	case <-mountGone:
+		logger.Printf("%s was unmounted from outside; shutting down", mountDir)
+		return nil
+	case err := <-srvDone:
+		return exitf(1, "s3 listener stopped: %v", err)
+	}
+}
+
+// rootCredentials returns the root pair: the flags when given (both or
+// neither), else the pair stored at first start, else a new random pair,
+// stored and logged once.
+func rootCredentials(store *meta.Store, access, secret string, logger *log.Logger) (credentials, error) {
+	if (access == "") != (secret == "") {
+		return credentials{}, errors.New("--access-key and --secret-key go together")
+	}
+	if access != "" {
+		if len(access) < 3 || len(secret) < 8 {
+			return credentials{}, errors.New("--access-key needs at least 3 characters and --secret-key at least 8")
+		}
+		return credentials{AccessKey: access, SecretKey: secret}, nil
+	}
+	b, err := store.GetConfig(credentialsConfig)
+	if err == nil {
+		var cr credentials
+		if err := json.Unmarshal(b, &cr); err != nil || cr.AccessKey == "" || cr.SecretKey == "" {
+			return credentials{}, fmt.Errorf("stored credentials are unreadable: %v", err)
+		}
+		logger.Printf("S3 root access key %s (generated at first start; secret in the store)", cr.AccessKey)
+		return cr, nil
+	}
+	if !errors.Is(err, meta.ErrNoSuchKey) {
+		return credentials{}, err
+	}
+	cr := credentials{AccessKey: "WORM" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), SecretKey: randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+	b, _ = json.Marshal(cr)
+	if err := store.PutConfig(credentialsConfig, b); err != nil {
+		return credentials{}, fmt.Errorf("storing generated credentials: %w", err)
+	}
+	logger.Printf("generated S3 root credentials (shown once): access key %s secret key %s", cr.AccessKey, cr.SecretKey)
+	return cr, nil
+}
+
+func randomString(n int, alphabet string) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// idleListener gives every connection a rolling read deadline, so a client
+// that stops sending (a Content-Length it never delivers) is cut off after
+// idle instead of holding a goroutine forever.
+type idleListener struct {
+	net.Listener
+	idle time.Duration
+}
+
+func (l idleListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &idleConn{Conn: c, idle: l.idle}, nil
+}
+
+type idleConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(c.idle)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
