@@ -201,10 +201,10 @@ func (q *request) listObjectVersions() error {
 func versionEntry(p listParams, v *meta.Version, latest bool, ow owner) versionXML {
 	e := versionXML{Key: p.enc(v.Key), VersionID: v.ID, IsLatest: latest, LastModified: xmlTime(v.Created), Owner: ow}
 	if v.DeleteMarker {
-		e.XMLName.Local = "DeleteMarker"
+		e.Kind = "DeleteMarker"
 		return e
 	}
-	e.XMLName.Local = "Version"
+	e.Kind = "Version"
 	e.ETag = quoteETag(v.ETag)
 	size := v.Size
 	e.Size = &size

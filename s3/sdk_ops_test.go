@@ -37,7 +37,7 @@ type testEnv struct {
 	hc    *http.Client
 }
 
-func newTestEnv(t *testing.T, users ...User) *testEnv {
+func newTestEnv(t testing.TB, users ...User) *testEnv {
 	t.Helper()
 	st, err := meta.Open(meta.Options{Dir: t.TempDir(), GCInterval: -1, Logger: log.New(io.Discard, "", 0)})
 	if err != nil {

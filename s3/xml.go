@@ -113,6 +113,9 @@ func unmarshalXML(data []byte, root string, v any) error {
 	if start.Name.Local != root || (start.Name.Space != "" && start.Name.Space != s3NS) {
 		return ErrMalformedXML.WithMessage("expected the root element %s, got %s", root, start.Name.Local)
 	}
+	// The documents' types name the S3 namespace; a root without one is
+	// accepted as if it had it (clients send both).
+	start.Name.Space = s3NS
 	if err := d.DecodeElement(v, &start); err != nil {
 		return ErrMalformedXML.WithMessage("the XML is not well-formed: %v", err)
 	}
@@ -416,24 +419,24 @@ type objectXML struct {
 // listVersionsResult keeps versions and delete markers interleaved in key
 // order, as S3 sends them: each entry names its own element.
 type listVersionsResult struct {
-	XMLName             xml.Name       `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListVersionsResult"`
-	Name                string         `xml:"Name"`
-	Prefix              string         `xml:"Prefix"`
-	KeyMarker           string         `xml:"KeyMarker"`
-	VersionIDMarker     string         `xml:"VersionIdMarker"`
-	NextKeyMarker       string         `xml:"NextKeyMarker,omitempty"`
-	NextVersionIDMarker string         `xml:"NextVersionIdMarker,omitempty"`
-	MaxKeys             int            `xml:"MaxKeys"`
-	Delimiter           string         `xml:"Delimiter,omitempty"`
-	IsTruncated         bool           `xml:"IsTruncated"`
-	Entries             []versionXML   `xml:""`
+	XMLName             xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListVersionsResult"`
+	Name                string   `xml:"Name"`
+	Prefix              string   `xml:"Prefix"`
+	KeyMarker           string   `xml:"KeyMarker"`
+	VersionIDMarker     string   `xml:"VersionIdMarker"`
+	NextKeyMarker       string   `xml:"NextKeyMarker,omitempty"`
+	NextVersionIDMarker string   `xml:"NextVersionIdMarker,omitempty"`
+	MaxKeys             int      `xml:"MaxKeys"`
+	Delimiter           string   `xml:"Delimiter,omitempty"`
+	IsTruncated         bool     `xml:"IsTruncated"`
+	Entries             []versionXML
 	CommonPrefixes      []commonPrefix `xml:"CommonPrefixes"`
 	EncodingType        string         `xml:"EncodingType,omitempty"`
 }
 
-// versionXML is a Version or a DeleteMarker element (XMLName says which).
+// versionXML is a Version or a DeleteMarker element (Kind says which).
 type versionXML struct {
-	XMLName      xml.Name
+	Kind         string `xml:"-"`
 	Key          string `xml:"Key"`
 	VersionID    string `xml:"VersionId"`
 	IsLatest     bool   `xml:"IsLatest"`
@@ -442,4 +445,11 @@ type versionXML struct {
 	Size         *int64 `xml:"Size,omitempty"`
 	Owner        owner  `xml:"Owner"`
 	StorageClass string `xml:"StorageClass,omitempty"`
+}
+
+// MarshalXML names the element after its kind.
+func (v versionXML) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	type fields versionXML // without this method
+	start.Name = xml.Name{Local: v.Kind}
+	return e.EncodeElement(fields(v), start)
 }

@@ -1,0 +1,169 @@
+package s3
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestHostBucket(t *testing.T) {
+	for _, tc := range []struct {
+		name, host, want string
+	}{
+		{"ip v4 with port", "127.0.0.1:9000", ""},
+		{"ip v4", "10.1.2.3", ""},
+		{"ip v6", "[::1]:9000", ""},
+		{"localhost", "localhost:9000", ""},
+		{"bucket.localhost", "photos.localhost:9000", "photos"},
+		{"dotted bucket.localhost", "my.photos.localhost", "my.photos"},
+		{"upper case host", "Photos.LOCALHOST:9000", "photos"},
+		{"aws virtual host", "photos.s3.amazonaws.com", "photos"},
+		{"aws regional", "photos.s3.eu-west-1.amazonaws.com", "photos"},
+		{"aws dash region", "photos.s3-eu-west-1.amazonaws.com", "photos"},
+		{"any s3 base domain", "b12.s3.anything", "b12"},
+		{"dotted bucket before s3", "a.b.c.s3.example.net", "a.b.c"},
+		{"s3 endpoint itself", "s3.amazonaws.com", ""},
+		{"s3.localhost endpoint", "s3.localhost:9000", ""},
+		{"plain domain is path-style", "wormfs.example.net:9000", ""},
+		{"invalid bucket label", "ab.localhost", ""},
+		{"underscore bucket label", "no_such.localhost", ""},
+		{"ip-looking bucket", "192.168.1.1.s3.example.net", ""},
+		{"empty", "", ""},
+		{"trailing dot", "photos.localhost.", "photos"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := hostBucket(tc.host); got != tc.want {
+				t.Fatalf("hostBucket(%q) = %q, want %q", tc.host, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRoute(t *testing.T) {
+	s := &Server{}
+	for _, tc := range []struct {
+		name, method, host, target string
+		hdr                        http.Header
+		op, bucket, key            string
+		code                       string // error code instead of an op
+	}{
+		{"list buckets", "GET", "127.0.0.1:9000", "/", nil, "ListBuckets", "", "", ""},
+		{"put on service", "PUT", "127.0.0.1:9000", "/", nil, "", "", "", "MethodNotAllowed"},
+		{"create bucket path style", "PUT", "127.0.0.1", "/b1b", nil, "CreateBucket", "b1b", "", ""},
+		{"create bucket virtual host", "PUT", "b1b.localhost:9000", "/", nil, "CreateBucket", "b1b", "", ""},
+		{"head bucket", "HEAD", "127.0.0.1", "/b1b", nil, "HeadBucket", "b1b", "", ""},
+		{"delete bucket", "DELETE", "127.0.0.1", "/b1b/", nil, "DeleteBucket", "b1b", "", ""},
+		{"list v1", "GET", "127.0.0.1", "/b1b?prefix=a", nil, "ListObjects", "b1b", "", ""},
+		{"list v2", "GET", "127.0.0.1", "/b1b?list-type=2", nil, "ListObjects", "b1b", "", ""},
+		{"versions", "GET", "127.0.0.1", "/b1b?versions", nil, "ListObjectVersions", "b1b", "", ""},
+		{"location", "GET", "127.0.0.1", "/b1b?location", nil, "GetBucketLocation", "b1b", "", ""},
+		{"get versioning", "GET", "127.0.0.1", "/b1b?versioning", nil, "GetBucketVersioning", "b1b", "", ""},
+		{"put versioning", "PUT", "127.0.0.1", "/b1b?versioning", nil, "PutBucketVersioning", "b1b", "", ""},
+		{"get object lock", "GET", "127.0.0.1", "/b1b?object-lock", nil, "GetObjectLockConfiguration", "b1b", "", ""},
+		{"put object lock", "PUT", "b1b.localhost", "/?object-lock=", nil, "PutObjectLockConfiguration", "b1b", "", ""},
+		{"delete objects", "POST", "127.0.0.1", "/b1b?delete", nil, "DeleteObjects", "b1b", "", ""},
+		{"delete objects wrong method", "PUT", "127.0.0.1", "/b1b?delete", nil, "", "", "", "MethodNotAllowed"},
+		{"list uploads", "GET", "127.0.0.1", "/b1b?uploads", nil, "ListMultipartUploads", "b1b", "", ""},
+		{"get object", "GET", "127.0.0.1", "/b1b/a/b/c.txt", nil, "GetObject", "b1b", "a/b/c.txt", ""},
+		{"get object with sdk x-id", "GET", "127.0.0.1", "/b1b/k?x-id=GetObject", nil, "GetObject", "b1b", "k", ""},
+		{"get object virtual host", "GET", "b1b.s3.example.net", "/a/b", nil, "GetObject", "b1b", "a/b", ""},
+		{"key with double slash", "GET", "127.0.0.1", "/b1b/a//b", nil, "GetObject", "b1b", "a//b", ""},
+		{"head object", "HEAD", "127.0.0.1", "/b1b/k", nil, "HeadObject", "b1b", "k", ""},
+		{"put object", "PUT", "127.0.0.1", "/b1b/k", nil, "PutObject", "b1b", "k", ""},
+		{"copy object", "PUT", "127.0.0.1", "/b1b/k", http.Header{"X-Amz-Copy-Source": {"/src/k"}}, "CopyObject", "b1b", "k", ""},
+		{"delete object", "DELETE", "127.0.0.1", "/b1b/k?versionId=0000000000000001", nil, "DeleteObject", "b1b", "k", ""},
+		{"get retention", "GET", "127.0.0.1", "/b1b/k?retention", nil, "GetObjectRetention", "b1b", "k", ""},
+		{"put retention", "PUT", "127.0.0.1", "/b1b/k?retention&versionId=x", nil, "PutObjectRetention", "b1b", "k", ""},
+		{"get legal hold", "GET", "127.0.0.1", "/b1b/k?legal-hold", nil, "GetObjectLegalHold", "b1b", "k", ""},
+		{"put legal hold", "PUT", "127.0.0.1", "/b1b/k?legal-hold", nil, "PutObjectLegalHold", "b1b", "k", ""},
+		{"delete legal hold", "DELETE", "127.0.0.1", "/b1b/k?legal-hold", nil, "", "", "", "MethodNotAllowed"},
+		{"get tagging", "GET", "127.0.0.1", "/b1b/k?tagging", nil, "GetObjectTagging", "b1b", "k", ""},
+		{"put tagging", "PUT", "127.0.0.1", "/b1b/k?tagging", nil, "PutObjectTagging", "b1b", "k", ""},
+		{"delete tagging", "DELETE", "127.0.0.1", "/b1b/k?tagging", nil, "DeleteObjectTagging", "b1b", "k", ""},
+		{"create upload", "POST", "127.0.0.1", "/b1b/k?uploads", nil, "CreateMultipartUpload", "b1b", "k", ""},
+		{"upload part", "PUT", "127.0.0.1", "/b1b/k?partNumber=1&uploadId=u", nil, "UploadPart", "b1b", "k", ""},
+		{"upload part copy", "PUT", "127.0.0.1", "/b1b/k?partNumber=1&uploadId=u", http.Header{"X-Amz-Copy-Source": {"src/k"}}, "UploadPartCopy", "b1b", "k", ""},
+		{"complete", "POST", "127.0.0.1", "/b1b/k?uploadId=u", nil, "CompleteMultipartUpload", "b1b", "k", ""},
+		{"abort", "DELETE", "127.0.0.1", "/b1b/k?uploadId=u", nil, "AbortMultipartUpload", "b1b", "k", ""},
+		{"list parts", "GET", "127.0.0.1", "/b1b/k?uploadId=u", nil, "ListParts", "b1b", "k", ""},
+		{"bucket acl", "GET", "127.0.0.1", "/b1b?acl", nil, "", "", "", "NotImplemented"},
+		{"object acl put", "PUT", "127.0.0.1", "/b1b/k?acl", nil, "", "", "", "NotImplemented"},
+		{"policy", "PUT", "127.0.0.1", "/b1b?policy", nil, "", "", "", "NotImplemented"},
+		{"lifecycle", "PUT", "127.0.0.1", "/b1b?lifecycle", nil, "", "", "", "NotImplemented"},
+		{"cors", "GET", "127.0.0.1", "/b1b?cors", nil, "", "", "", "NotImplemented"},
+		{"encryption", "GET", "127.0.0.1", "/b1b?encryption", nil, "", "", "", "NotImplemented"},
+		{"website", "GET", "127.0.0.1", "/b1b?website", nil, "", "", "", "NotImplemented"},
+		{"bucket tagging", "GET", "127.0.0.1", "/b1b?tagging", nil, "", "", "", "NotImplemented"},
+		{"select", "POST", "127.0.0.1", "/b1b/k?select&select-type=2", nil, "", "", "", "NotImplemented"},
+		{"restore", "POST", "127.0.0.1", "/b1b/k?restore", nil, "", "", "", "NotImplemented"},
+		{"torrent", "GET", "127.0.0.1", "/b1b/k?torrent", nil, "", "", "", "NotImplemented"},
+		{"attributes", "GET", "127.0.0.1", "/b1b/k?attributes", nil, "", "", "", "NotImplemented"},
+		{"post object form", "POST", "127.0.0.1", "/b1b", nil, "", "", "", "NotImplemented"},
+		{"post on object", "POST", "127.0.0.1", "/b1b/k", nil, "", "", "", "NotImplemented"},
+		{"get by part number", "GET", "127.0.0.1", "/b1b/k?partNumber=1", nil, "", "", "", "NotImplemented"},
+		{"retention without key", "GET", "127.0.0.1", "/b1b?retention", nil, "", "", "", "InvalidRequest"},
+		{"patch object", "PATCH", "127.0.0.1", "/b1b/k", nil, "", "", "", "MethodNotAllowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, "http://"+tc.host+tc.target, nil)
+			r.Host = tc.host
+			for k, v := range tc.hdr {
+				r.Header[k] = v
+			}
+			rt, err := s.route(r)
+			if tc.code != "" {
+				var ae *APIError
+				if !errors.As(err, &ae) || ae.Code != tc.code {
+					t.Fatalf("want error %s, got route %q, err %v", tc.code, rt.op.name, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("route: %v", err)
+			}
+			if rt.op.name != tc.op || rt.bucket != tc.bucket || rt.key != tc.key {
+				t.Fatalf("got %s %q %q, want %s %q %q", rt.op.name, rt.bucket, rt.key, tc.op, tc.bucket, tc.key)
+			}
+		})
+	}
+}
+
+// TestRouteGrants pins the grant each kind of operation needs.
+func TestRouteGrants(t *testing.T) {
+	s := &Server{}
+	for _, tc := range []struct {
+		name, method, target string
+		hdr                  http.Header
+		needs                []Action
+	}{
+		{"get is read", "GET", "/b1b/k", nil, read},
+		{"list is read", "GET", "/b1b", nil, read},
+		{"get retention is read", "GET", "/b1b/k?retention", nil, read},
+		{"put is write", "PUT", "/b1b/k", nil, write},
+		{"delete is write", "DELETE", "/b1b/k", nil, write},
+		{"lock config is write", "PUT", "/b1b?object-lock", nil, write},
+		{"put retention is lock", "PUT", "/b1b/k?retention", nil, lock},
+		{"put legal hold is lock", "PUT", "/b1b/k?legal-hold", nil, lock},
+		{"copy reads and writes", "PUT", "/b1b/k", http.Header{"X-Amz-Copy-Source": {"a/b"}}, readWrite},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, "http://127.0.0.1"+tc.target, nil)
+			for k, v := range tc.hdr {
+				r.Header[k] = v
+			}
+			rt, err := s.route(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rt.op.needs) != len(tc.needs) {
+				t.Fatalf("%s needs %v, want %v", rt.op.name, rt.op.needs, tc.needs)
+			}
+			for i := range tc.needs {
+				if rt.op.needs[i] != tc.needs[i] {
+					t.Fatalf("%s needs %v, want %v", rt.op.name, rt.op.needs, tc.needs)
+				}
+			}
+		})
+	}
+}
