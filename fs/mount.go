@@ -219,9 +219,7 @@ func (m *Mounted) Unmount() error {
 	case <-time.After(2 * time.Second):
 	}
 	if statErr == nil {
-		minor := (st.Dev & 0xff) | ((st.Dev >> 12) & 0xfff00)
-		abort := fmt.Sprintf("/sys/fs/fuse/connections/%d/abort", minor)
-		if err := os.WriteFile(abort, []byte("1"), 0); err != nil {
+		if err := abortConnection(st.Dev); err != nil {
 			m.err = fmt.Errorf("fs: %s detached, but files are still open and the connection could not be aborted: %w", m.dir, err)
 			return m.err
 		}
@@ -236,3 +234,23 @@ func (m *Mounted) Unmount() error {
 
 // Wait blocks until the file system is unmounted.
 func (m *Mounted) Wait() { <-m.done }
+
+// fuseCtl is where the fusectl file system shows the FUSE connections.
+const fuseCtl = "/sys/fs/fuse/connections"
+
+// abortConnection aborts the FUSE connection of device dev through fusectl
+// (mounted for the occasion when it is not, and unmounted again), so that
+// a detached mount with open files stops serving.
+func abortConnection(dev uint64) error {
+	minor := (dev & 0xff) | ((dev >> 12) & 0xfff00)
+	abort := fmt.Sprintf("%s/%d/abort", fuseCtl, minor)
+	if _, err := os.Stat(abort); errors.Is(err, os.ErrNotExist) {
+		if _, ok := mountedAt(fuseCtl); !ok {
+			if err := syscall.Mount("fusectl", fuseCtl, "fusectl", 0, ""); err != nil {
+				return fmt.Errorf("mount fusectl: %w", err)
+			}
+			defer syscall.Unmount(fuseCtl, 0)
+		}
+	}
+	return os.WriteFile(abort, []byte("1"), 0)
+}
