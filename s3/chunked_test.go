@@ -2,13 +2,17 @@ package s3
 
 import (
 	"bytes"
+	"context"
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"hash/crc32"
 	"hash/crc64"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -16,6 +20,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 )
 
 // chunkedSpec drives the test encoder of aws-chunked bodies, written from
@@ -501,5 +512,298 @@ func TestChunkNoEOFBeforeChecks(t *testing.T) {
 		if b.Checksums() != nil {
 			t.Fatal("Checksums of a failed body")
 		}
+	}
+}
+
+// captured is what the test server's handler saw of one request.
+type captured struct {
+	header    http.Header
+	body      []byte
+	sums      map[string]string
+	alg       string
+	integrity bool
+	size      int64
+	err       error
+}
+
+// sdkServer starts a loopback server whose handler authenticates each
+// request and reads its body to the end, like the listener's handlers do.
+func sdkServer(t *testing.T, useTLS bool, a *Authenticator) (*httptest.Server, <-chan captured) {
+	t.Helper()
+	seen := make(chan captured, 16)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := captured{header: r.Header.Clone()}
+		_, b, err := a.Authenticate(r)
+		if err == nil {
+			c.body, err = io.ReadAll(b)
+			c.sums, c.alg, c.integrity, c.size = b.Checksums(), b.ChecksumAlgorithm(), b.HasIntegrity(), b.Size()
+		}
+		c.err = err
+		seen <- c
+		if err != nil {
+			writeError(w, r, nil, "test-request", err)
+			return
+		}
+		w.Header().Set("ETag", `"`+c.sums["MD5"]+`"`)
+		w.WriteHeader(http.StatusOK)
+	})
+	var srv *httptest.Server
+	if useTLS {
+		srv = httptest.NewTLSServer(h)
+	} else {
+		srv = httptest.NewServer(h)
+	}
+	t.Cleanup(srv.Close)
+	return srv, seen
+}
+
+// sdkClient is an S3 client with the SDK's default configuration (as
+// config.LoadDefaultConfig gives it: checksums "when supported"), pointed at
+// srv, ignoring any shared config files of the machine.
+func sdkClient(t testing.TB, srv *httptest.Server, ak, sk string, rt func(http.RoundTripper) http.RoundTripper) *awss3.Client {
+	t.Helper()
+	copied := *srv.Client() // srv.Client() is shared: wrap a copy
+	hc := &copied
+	if rt != nil {
+		hc.Transport = rt(hc.Transport)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion(testRegion),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(ak, sk, "")),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+		config.WithRetryMaxAttempts(1),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RequestChecksumCalculation != aws.RequestChecksumCalculationWhenSupported {
+		t.Fatalf("the SDK default is not WhenSupported here (%v): is AWS_REQUEST_CHECKSUM_CALCULATION set?", cfg.RequestChecksumCalculation)
+	}
+	return awss3.NewFromConfig(cfg, func(o *awss3.Options) {
+		o.BaseEndpoint = aws.String(srv.URL)
+		o.UsePathStyle = true
+		o.HTTPClient = hc
+	})
+}
+
+// tamper flips one byte of every request body at offset at, after the SDK
+// has computed its checksums and signature.
+type tamper struct {
+	base http.RoundTripper
+	at   int
+}
+
+func (t tamper) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body = &flipReader{r: r.Body, at: t.at}
+	}
+	return t.base.RoundTrip(r)
+}
+
+type flipReader struct {
+	r   io.ReadCloser
+	at  int
+	off int
+}
+
+func (f *flipReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if f.at >= f.off && f.at < f.off+n {
+		p[f.at-f.off] ^= 0x20
+	}
+	f.off += n
+	return n, err
+}
+
+func (f *flipReader) Close() error { return f.r.Close() }
+
+// onlyReader hides Seek, so the SDK cannot know the length in advance.
+type onlyReader struct{ io.Reader }
+
+// TestChunkSDKPutObject sends PutObject with a real aws-sdk-go-v2 S3 client
+// through a loopback server whose handler calls Authenticate and reads the
+// body: over TLS the SDK's default is STREAMING-UNSIGNED-PAYLOAD-TRAILER with
+// a CRC32 trailer; over plain HTTP a hex SHA-256 and a checksum header.
+func TestChunkSDKPutObject(t *testing.T) {
+	a, err := NewAuthenticator(testRootAK, testRootSK, []User{{AccessKey: testWriterAK, SecretKey: testWriterSK, Allow: []string{"write"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsSrv, tlsSeen := sdkServer(t, true, a)
+	plainSrv, plainSeen := sdkServer(t, false, a)
+	data := testPayload(200 << 10)
+	cases := []struct {
+		name        string
+		tls         bool
+		alg         types.ChecksumAlgorithm
+		md5         bool
+		unseekable  bool
+		wantPayload string // x-amz-content-sha256 the SDK sent ("hex" for a digest)
+		wantAlg     string
+		wantTrailer bool
+	}{
+		{name: "TLS default", tls: true, wantPayload: streamingUnsignedTrailer, wantAlg: "CRC32", wantTrailer: true},
+		{name: "TLS CRC32", tls: true, alg: types.ChecksumAlgorithmCrc32, wantPayload: streamingUnsignedTrailer, wantAlg: "CRC32", wantTrailer: true},
+		{name: "TLS CRC32C", tls: true, alg: types.ChecksumAlgorithmCrc32c, wantPayload: streamingUnsignedTrailer, wantAlg: "CRC32C", wantTrailer: true},
+		{name: "TLS SHA1", tls: true, alg: types.ChecksumAlgorithmSha1, wantPayload: streamingUnsignedTrailer, wantAlg: "SHA1", wantTrailer: true},
+		{name: "TLS SHA256", tls: true, alg: types.ChecksumAlgorithmSha256, wantPayload: streamingUnsignedTrailer, wantAlg: "SHA256", wantTrailer: true},
+		{name: "TLS CRC64NVME", tls: true, alg: types.ChecksumAlgorithmCrc64nvme, wantPayload: streamingUnsignedTrailer, wantAlg: "CRC64NVME", wantTrailer: true},
+		{name: "TLS unseekable body", tls: true, unseekable: true, wantPayload: streamingUnsignedTrailer, wantAlg: "CRC32", wantTrailer: true},
+		{name: "HTTP default", wantPayload: "hex", wantAlg: "CRC32"},
+		{name: "HTTP CRC64NVME", alg: types.ChecksumAlgorithmCrc64nvme, wantPayload: "hex", wantAlg: "CRC64NVME"},
+		{name: "HTTP with Content-MD5", md5: true, wantPayload: "hex", wantAlg: "CRC32"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv, seen := plainSrv, plainSeen
+			if c.tls {
+				srv, seen = tlsSrv, tlsSeen
+			}
+			in := &awss3.PutObjectInput{Bucket: aws.String("bucket"), Key: aws.String("dir/obj ect.bin"), Body: bytes.NewReader(data), ChecksumAlgorithm: c.alg}
+			if c.unseekable {
+				in.Body = onlyReader{bytes.NewReader(data)}
+			}
+			if c.md5 {
+				s := md5.Sum(data)
+				in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(s[:]))
+			}
+			out, err := sdkClient(t, srv, testWriterAK, testWriterSK, nil).PutObject(context.Background(), in)
+			got := <-seen
+			if err != nil {
+				t.Fatalf("PutObject: %v (server saw %v)", err, got.err)
+			}
+			if got.err != nil || !bytes.Equal(got.body, data) {
+				t.Fatalf("server: err %v, %d bytes", got.err, len(got.body))
+			}
+			payload := got.header.Get("X-Amz-Content-Sha256")
+			if c.wantPayload == "hex" {
+				if payload != sha256HexTest(string(data)) {
+					t.Fatalf("x-amz-content-sha256 = %q, want the hex digest", payload)
+				}
+			} else if payload != c.wantPayload {
+				t.Fatalf("x-amz-content-sha256 = %q, want %q", payload, c.wantPayload)
+			}
+			if trailer := got.header.Get("X-Amz-Trailer"); (trailer != "") != c.wantTrailer {
+				t.Fatalf("x-amz-trailer = %q", trailer)
+			}
+			if got.alg != c.wantAlg || !got.integrity {
+				t.Fatalf("algorithm %q, integrity %v", got.alg, got.integrity)
+			}
+			if got.sums[c.wantAlg] != testChecksum(c.wantAlg, data) || got.sums["MD5"] != md5Hex(data) {
+				t.Fatalf("checksums %v", got.sums)
+			}
+			if !c.unseekable && got.size != int64(len(data)) {
+				t.Fatalf("Size = %d", got.size)
+			}
+			if aws.ToString(out.ETag) != `"`+md5Hex(data)+`"` {
+				t.Fatalf("ETag %q", aws.ToString(out.ETag))
+			}
+		})
+	}
+}
+
+// TestChunkSDKRejects: what the SDK sends, tampered on the wire or signed
+// with the wrong key, is refused with the code the SDK reports.
+func TestChunkSDKRejects(t *testing.T) {
+	a, err := NewAuthenticator(testRootAK, testRootSK, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsSrv, tlsSeen := sdkServer(t, true, a)
+	plainSrv, plainSeen := sdkServer(t, false, a)
+	data := testPayload(100 << 10)
+	flip := func(rt http.RoundTripper) http.RoundTripper { return tamper{base: rt, at: 50 << 10} }
+	cases := []struct {
+		name     string
+		tls      bool
+		alg      types.ChecksumAlgorithm
+		sk       string
+		rt       func(http.RoundTripper) http.RoundTripper
+		wantCode string
+		want     *APIError
+	}{
+		{"TLS trailer CRC32, body tampered", true, "", testRootSK, flip, "BadDigest", ErrBadDigest},
+		{"TLS trailer CRC64NVME, body tampered", true, types.ChecksumAlgorithmCrc64nvme, testRootSK, flip, "BadDigest", ErrBadDigest},
+		{"HTTP hex sha256, body tampered", false, "", testRootSK, flip, "XAmzContentSHA256Mismatch", ErrContentSHA256Mismatch},
+		{"TLS wrong secret", true, "", "wrong-secret-key", nil, "SignatureDoesNotMatch", ErrSignatureDoesNotMatch},
+		{"HTTP wrong secret", false, "", "wrong-secret-key", nil, "SignatureDoesNotMatch", ErrSignatureDoesNotMatch},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv, seen := plainSrv, plainSeen
+			if c.tls {
+				srv, seen = tlsSrv, tlsSeen
+			}
+			_, err := sdkClient(t, srv, testRootAK, c.sk, c.rt).PutObject(context.Background(), &awss3.PutObjectInput{
+				Bucket: aws.String("bucket"), Key: aws.String("k"), Body: bytes.NewReader(data), ChecksumAlgorithm: c.alg})
+			got := <-seen
+			checkAPIError(t, got.err, c.want, "")
+			var ae smithy.APIError
+			if !errors.As(err, &ae) || ae.ErrorCode() != c.wantCode {
+				t.Fatalf("SDK error = %v, want code %s", err, c.wantCode)
+			}
+		})
+	}
+}
+
+// TestChunkIncompleteBodyOnTheWire: a client that announces more bytes than
+// it sends gets IncompleteBody, whether it hangs up or goes quiet (then the
+// server's read timeout ends the wait).
+func TestChunkIncompleteBodyOnTheWire(t *testing.T) {
+	a := testAuthenticator(t)
+	nowA := *a
+	nowA.now = time.Now
+	seen := make(chan error, 4)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, b, err := nowA.Authenticate(r)
+		if err == nil {
+			_, err = io.ReadAll(b)
+		}
+		seen <- err
+		w.WriteHeader(http.StatusBadRequest)
+	}))
+	srv.Config.ReadTimeout = 700 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	for _, hangUp := range []bool{true, false} {
+		name := "client goes quiet"
+		if hangUp {
+			name = "client hangs up"
+		}
+		t.Run(name, func(t *testing.T) {
+			r := httptest.NewRequest("PUT", "http://"+host+"/bucket/key", nil)
+			r.ContentLength = 1000
+			r.Header.Set("X-Amz-Content-Sha256", unsignedPayload)
+			sdkSign(t, r, signOpts{payloadHash: unsignedPayload, at: time.Now()}.withDefaults(nil))
+			conn, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			var head strings.Builder
+			head.WriteString("PUT /bucket/key HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 1000\r\n")
+			for k, vs := range r.Header {
+				for _, v := range vs {
+					head.WriteString(k + ": " + v + "\r\n")
+				}
+			}
+			head.WriteString("\r\n")
+			if _, err := io.WriteString(conn, head.String()+strings.Repeat("x", 10)); err != nil {
+				t.Fatal(err)
+			}
+			if hangUp {
+				conn.(*net.TCPConn).CloseWrite()
+			}
+			select {
+			case err := <-seen:
+				checkAPIError(t, err, ErrIncompleteBody, "")
+			case <-time.After(10 * time.Second):
+				t.Fatal("the handler is still waiting for the body")
+			}
+		})
 	}
 }
