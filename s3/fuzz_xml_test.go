@@ -205,7 +205,7 @@ func signedRequest(t testing.TB, e *testEnv, method, target string, body []byte)
 	m := md5.Sum(body)
 	req.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(m[:]))
 	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testRootKey, SecretAccessKey: testRootSecret},
+	if err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testRootKey, SecretAccessKey: testRootSecret},
 		req, hex.EncodeToString(sum[:]), "s3", "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
