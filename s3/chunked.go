@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"hash"
 	"io"
 	"sort"
@@ -281,10 +280,4 @@ func canonicalTrailers(t map[string]string) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-// hexSHA256 is a helper for tests and messages.
-func hexSHA256(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
