@@ -331,8 +331,20 @@ var s3ErrorRows = []s3Case{
 				ObjectLockLegalHoldStatus: types.ObjectLockLegalHoldStatusOn})
 			return err
 		})
+		// A multipart upload created with lock headers: its parts need
+		// an integrity header too.
+		cr, err := c.CreateMultipartUpload(t.Context(), &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mp"),
+			ObjectLockMode: types.ObjectLockModeGovernance, ObjectLockRetainUntilDate: aws.Time(future(time.Hour))})
+		must(t, err, "CreateMultipartUpload with lock headers")
+		refused(t, e, 400, "InvalidRequest", func() error {
+			_, err := c.UploadPart(t.Context(), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("mp"), UploadId: cr.UploadId,
+				PartNumber: aws.Int32(1), Body: strings.NewReader("part")})
+			return err
+		})
+		_, err = e.Client.AbortMultipartUpload(t.Context(), &s3.AbortMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mp"), UploadId: cr.UploadId})
+		must(t, err, "AbortMultipartUpload")
 		// The same without lock headers is fine.
-		_, err := c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: strings.NewReader("x")})
+		_, err = c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: strings.NewReader("x")})
 		must(t, err, "PutObject without checksum and without lock headers")
 	}},
 	{"default retention without Content-MD5 or x-amz-checksum/400 InvalidRequest", func(t *testing.T, e *s3Env, b string) {
@@ -361,6 +373,11 @@ var s3ErrorRows = []s3Case{
 		refused(t, e, 405, "MethodNotAllowed", func() error { return e.putRetention(t, e.Client, b, "k", dm, govRet(future(time.Hour)), false) })
 		refused(t, e, 405, "MethodNotAllowed", func() error {
 			_, err := e.Client.GetObjectRetention(t.Context(), &s3.GetObjectRetentionInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: aws.String(dm)})
+			return err
+		})
+		refused(t, e, 405, "MethodNotAllowed", func() error {
+			_, err := e.Client.PutObjectLegalHold(t.Context(), &s3.PutObjectLegalHoldInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: aws.String(dm),
+				LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOn}})
 			return err
 		})
 	}},

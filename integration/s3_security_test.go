@@ -7,6 +7,8 @@ package integration
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -112,6 +114,46 @@ func TestS3Security(t *testing.T) {
 				return do(t, req)
 			})
 		}},
+		{"tampered aws-chunked body with CRC32 trailer (SDK over TLS)/400 BadDigest", func(t *testing.T) {
+			// The SDK signs and frames the body; the bytes are changed on
+			// the wire after that (same length).
+			c := e.client(rootAccessKey, rootSecretKey, func(o *s3.Options) {
+				o.HTTPClient = &tamperClient{inner: e.httpClient(), old: "SECRET", new: "XXXXXX"}
+				o.RetryMaxAttempts = 1
+			})
+			refused(t, e, 400, "BadDigest", func() error {
+				_, err := c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(secBucket), Key: aws.String("obj"),
+					Body: strings.NewReader("a body with a SECRET in it")})
+				return err
+			})
+			cr, err := e.Client.CreateMultipartUpload(t.Context(), &s3.CreateMultipartUploadInput{Bucket: aws.String(secBucket), Key: aws.String("mp-tamper")})
+			must(t, err, "CreateMultipartUpload")
+			t.Cleanup(func() {
+				e.Client.AbortMultipartUpload(context.Background(), &s3.AbortMultipartUploadInput{Bucket: aws.String(secBucket), Key: aws.String("mp-tamper"), UploadId: cr.UploadId})
+			})
+			refused(t, e, 400, "BadDigest", func() error {
+				_, err := c.UploadPart(t.Context(), &s3.UploadPartInput{Bucket: aws.String(secBucket), Key: aws.String("mp-tamper"), UploadId: cr.UploadId,
+					PartNumber: aws.Int32(1), Body: strings.NewReader("a part with a SECRET in it")})
+				return err
+			})
+		}},
+		{"tampered body (SDK over plain HTTP, signed payload hash)/400", func(t *testing.T) {
+			c := e.client(rootAccessKey, rootSecretKey, func(o *s3.Options) {
+				o.BaseEndpoint = aws.String(e.PlainURL)
+				o.HTTPClient = &tamperClient{inner: e.httpClient(), old: "SECRET", new: "XXXXXX"}
+				o.RetryMaxAttempts = 1
+			})
+			before := storeDigest(t, e.Store)
+			_, err := c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(secBucket), Key: aws.String("obj"),
+				Body: strings.NewReader("a body with a SECRET in it")})
+			// Both the signed SHA-256 and the CRC32 header are wrong now;
+			// either refusal is right.
+			code, status := apiErr(err)
+			if status != 400 || code != "XAmzContentSHA256Mismatch" && code != "BadDigest" {
+				t.Errorf("tampered plain PUT: %d %q (%v), want 400 XAmzContentSHA256Mismatch or BadDigest", status, code, err)
+			}
+			assertUnchanged(t, e.Store, before)
+		}},
 		{"tampered signed header/403 SignatureDoesNotMatch", func(t *testing.T) {
 			refusedRaw(t, e, 403, "SignatureDoesNotMatch", func() *rawResp {
 				body := []byte("signed header body")
@@ -148,6 +190,13 @@ func TestS3Security(t *testing.T) {
 			u, h := presign("GET", "/"+secBucket+"/obj", time.Now())
 			if r := presignedDo(t, "GET", u, h, nil); r.Status != 200 || string(r.Body) != "original content" {
 				t.Fatalf("fresh presigned GET: %d %q", r.Status, r.Body)
+			}
+			u, h = presign("PUT", "/"+secBucket+"/presigned-ok", time.Now())
+			if r := presignedDo(t, "PUT", u, h, []byte("presigned")); r.Status != 200 {
+				t.Fatalf("fresh presigned PUT: %d %s", r.Status, r.Body)
+			}
+			if got := e.getBody(t, secBucket, "presigned-ok", ""); got != "presigned" {
+				t.Fatalf("fresh presigned PUT stored %q", got)
 			}
 			u, h = presign("GET", "/"+secBucket+"/obj", time.Now().Add(-time.Hour))
 			r := presignedDo(t, "GET", u, h, nil)
@@ -238,6 +287,37 @@ func TestS3Security(t *testing.T) {
 					assertUnchanged(t, e.Store, before)
 				})
 			}
+			// A body cut off half way: no version, no staged data left.
+			t.Run("signed, 3 of 8 MiB sent, then the connection dropped", func(t *testing.T) {
+				before := storeDigest(t, e.Store)
+				req := e.rawRequest(t, "PUT", "/"+secBucket+"/cut", "", nil, nil)
+				req.ContentLength = 8 << 20
+				sign(t, req, rootAccessKey, rootSecretKey, "UNSIGNED-PAYLOAD", time.Now())
+				conn, err := net.DialTimeout("tcp", host, 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var b strings.Builder
+				fmt.Fprintf(&b, "PUT %s HTTP/1.1\r\nHost: %s\r\n", req.URL.RequestURI(), host)
+				for k, vs := range req.Header {
+					for _, v := range vs {
+						fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+					}
+				}
+				fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n", 8<<20)
+				conn.SetDeadline(time.Now().Add(15 * time.Second))
+				if _, err := io.WriteString(conn, b.String()); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := conn.Write(bytes.Repeat([]byte("cut-off "), 3<<20/8)); err != nil {
+					t.Fatal(err)
+				}
+				conn.Close()
+				assertUnchanged(t, e.Store, before)
+				if _, err := e.Store.Get(secBucket, "cut", ""); err == nil {
+					t.Fatal("a version of the cut-off PUT exists")
+				}
+			})
 			// The listener still serves.
 			if got := e.getBody(t, secBucket, "obj", ""); got != "original content" {
 				t.Fatalf("after the huge PUTs obj = %q", got)
@@ -289,6 +369,29 @@ func TestS3Security(t *testing.T) {
 	if vs, _ := e.Store.Versions(secBucket, "obj"); len(vs) != 1 {
 		t.Fatalf("obj has %d versions after the attacks, want 1", len(vs))
 	}
+}
+
+// tamperClient changes the request body on the wire, after the SDK has
+// signed it and computed its checksums.
+type tamperClient struct {
+	inner interface {
+		Do(*http.Request) (*http.Response, error)
+	}
+	old, new string
+}
+
+func (c *tamperClient) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		b = bytes.ReplaceAll(b, []byte(c.old), []byte(c.new))
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return c.inner.Do(req)
 }
 
 func containsInt(xs []int, x int) bool {
