@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,6 +68,24 @@ type s3Env struct {
 	Client   *s3.Client     // root user, path-style, over TLS, SDK defaults
 	Log      *bytes.Buffer  // the listener's log
 	noConfig string         // an empty shared config file
+
+	// Requests seen and in flight at the listener (counted by a wrapper
+	// of the handler in the test), so a test can wait until the listener
+	// has finished with a request whose client went away.
+	seen, inflight atomic.Int64
+}
+
+// waitIdle waits (at most 10 s) until the listener has seen more than
+// seenBefore requests and none is in flight.
+func (e *s3Env) waitIdle(t *testing.T, seenBefore int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.seen.Load() <= seenBefore || e.inflight.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("listener not idle after 10 s: seen %d (before %d), in flight %d", e.seen.Load(), seenBefore, e.inflight.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // lockedBuffer is a bytes.Buffer safe for the listener's concurrent logging.
@@ -115,10 +134,17 @@ func testS3With(t *testing.T, users []wormfs3.User) *s3Env {
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(certPEM)
 
-	tlsSrv := httptest.NewUnstartedServer(srv)
+	e := &s3Env{}
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.seen.Add(1)
+		e.inflight.Add(1)
+		defer e.inflight.Add(-1)
+		srv.ServeHTTP(w, r)
+	})
+	tlsSrv := httptest.NewUnstartedServer(counted)
 	tlsSrv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	tlsSrv.StartTLS()
-	plain := httptest.NewServer(srv)
+	plain := httptest.NewServer(counted)
 	t.Cleanup(func() {
 		plain.Close()
 		tlsSrv.Close()
@@ -127,17 +153,10 @@ func testS3With(t *testing.T, users []wormfs3.User) *s3Env {
 		}
 	})
 	_, port, _ := net.SplitHostPort(tlsSrv.Listener.Addr().String())
-	e := &s3Env{
-		Store:    st,
-		Server:   srv,
-		URL:      tlsSrv.URL,
-		PlainURL: plain.URL,
-		TLSPort:  port,
-		CertPEM:  certPEM,
-		Roots:    roots,
-		Log:      logBuf,
-		noConfig: filepath.Join(t.TempDir(), "empty-aws-config"),
-	}
+	e.Store, e.Server = st, srv
+	e.URL, e.PlainURL, e.TLSPort = tlsSrv.URL, plain.URL, port
+	e.CertPEM, e.Roots, e.Log = certPEM, roots, logBuf
+	e.noConfig = filepath.Join(t.TempDir(), "empty-aws-config")
 	if err := os.WriteFile(e.noConfig, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
