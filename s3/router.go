@@ -28,6 +28,7 @@ var (
 	write     = []Action{ActionWrite}
 	readWrite = []Action{ActionRead, ActionWrite}
 	lock      = []Action{ActionLock}
+	writeLock = []Action{ActionWrite, ActionLock}
 )
 
 // notImplemented lists the subresources of S3 that wormfs does not
@@ -149,7 +150,9 @@ func (s *Server) route(r *http.Request) (route, error) {
 		case has("object-lock"):
 			return pick("?object-lock", map[string]op{
 				http.MethodGet: {"GetObjectLockConfiguration", read, (*request).getObjectLockConfig},
-				http.MethodPut: {"PutObjectLockConfiguration", write, (*request).putObjectLockConfig},
+				// A default rule locks every version written later: it
+				// needs the lock grant as well as write.
+				http.MethodPut: {"PutObjectLockConfiguration", writeLock, (*request).putObjectLockConfig},
 			})
 		case has("location"):
 			return pick("?location", map[string]op{

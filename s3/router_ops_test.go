@@ -142,7 +142,7 @@ func TestRouteGrants(t *testing.T) {
 		{"get retention is read", "GET", "/b1b/k?retention", nil, read},
 		{"put is write", "PUT", "/b1b/k", nil, write},
 		{"delete is write", "DELETE", "/b1b/k", nil, write},
-		{"lock config is write", "PUT", "/b1b?object-lock", nil, write},
+		{"lock config is write and lock", "PUT", "/b1b?object-lock", nil, writeLock},
 		{"put retention is lock", "PUT", "/b1b/k?retention", nil, lock},
 		{"put legal hold is lock", "PUT", "/b1b/k?legal-hold", nil, lock},
 		{"copy reads and writes", "PUT", "/b1b/k", http.Header{"X-Amz-Copy-Source": {"a/b"}}, readWrite},
