@@ -250,9 +250,10 @@ func (w *Writer) grow(size int64) error {
 		if add > size-w.size {
 			add = size - w.size
 		}
-		if e.id == 0 {
-			w.ext[i].n += uint32(add)
+		if _, buffered := w.bufs[i]; e.id == 0 && !buffered {
+			w.ext[i].n += uint32(add) // a hole grows as a hole
 		} else {
+			// a chunk, or a hole already written to: its buffer grows
 			bp, err := w.load(i, true)
 			if err != nil {
 				return err
@@ -351,6 +352,9 @@ func (w *Writer) ReadAt(p []byte, off int64) (int, error) {
 		m := int64(e.n) - in
 		if m > int64(len(p)-n) {
 			m = int64(len(p) - n)
+		}
+		if m <= 0 {
+			return n, fmt.Errorf("%w: writer extents do not cover offset %d", ErrCorrupt, pos)
 		}
 		dst := p[n : n+int(m)]
 		if bp, ok := w.bufs[i]; ok {
