@@ -11,6 +11,8 @@
 #   RAND_SECS   duration of the 4 KiB random-read test (default 20)
 #   NFILES      files of the metadata test (default 10000)
 #   MEM_FILES   files of SIZE_MB written for the memory test (default 10; 0 skips it)
+#   ROUNDS      rounds of the comparison tests, alternating which file system
+#               goes first; the table shows medians (default 1)
 #   KEEP        1 keeps the data directories afterwards (default: removed)
 #
 # Prerequisites: root, /dev/fuse, Go (to build wormfs, the loopback baseline
@@ -23,6 +25,7 @@ RAND_SECS=${RAND_SECS:-20}
 NFILES=${NFILES:-10000}
 MEM_FILES=${MEM_FILES:-10}
 KEEP=${KEEP:-0}
+ROUNDS=${ROUNDS:-1}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -42,14 +45,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 	printf '  - %s\n' "${missing[@]}" >&2
 	exit 2
 fi
-for v in SIZE_MB RAND_SECS NFILES MEM_FILES; do
+for v in SIZE_MB RAND_SECS NFILES MEM_FILES ROUNDS; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
 done
-[ "$SIZE_MB" -gt 0 ] && [ "$RAND_SECS" -gt 0 ] && [ "$NFILES" -gt 0 ] || die "SIZE_MB, RAND_SECS and NFILES must be positive"
+[ "$SIZE_MB" -gt 0 ] && [ "$RAND_SECS" -gt 0 ] && [ "$NFILES" -gt 0 ] && [ "$ROUNDS" -gt 0 ] ||
+	die "SIZE_MB, RAND_SECS, NFILES and ROUNDS must be positive"
 
 mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
-need_mb=$(( SIZE_MB * (3 + MEM_FILES) + 2048 ))
+need_mb=$(( SIZE_MB * (2 * ROUNDS + 1 + MEM_FILES) + 2048 ))
 avail_mb=$(( $(df -Pk "$BENCH_DIR" | awk 'NR==2 {print $4}') / 1024 ))
 [ "$avail_mb" -ge "$need_mb" ] || die "$BENCH_DIR has $avail_mb MiB free, the run needs about $need_mb MiB"
 
@@ -161,51 +165,74 @@ fio_iops() { jq '.jobs[0].read.iops | floor' "$RES/$1.json"; }
 say "building wormfs, the loopback baseline and metaops into $BIN"
 (cd "$REPO" && go build -o "$BIN/wormfs" ./cmd/wormfs && go build -o "$BIN/loopback" ./bench/loopback &&
 	go build -o "$BIN/metaops" ./bench/metaops) || die "build failed"
+REV=$(git -C "$REPO" log -1 --format=%h 2>/dev/null || echo unknown)
+DIRTY=$(git -C "$REPO" status --porcelain -- fs meta cmd 2>/dev/null | wc -l)
+[ "$DIRTY" -eq 0 ] || REV="$REV + $DIRTY uncommitted files in fs/meta/cmd"
 
-declare -A LO WF UNIT TARGET
-TESTS=()
-record() { # record TEST UNIT TARGET LOOPBACK WORMFS
-	TESTS+=("$1"); UNIT[$1]=$2; TARGET[$1]=$3; LO[$1]=$4; WF[$1]=$5
-}
+# Each round runs every test on both file systems back to back; odd rounds
+# run loopback first, even rounds wormfs first. The table shows the median
+# over the rounds (and every round's figures when ROUNDS > 1).
+declare -A V UNIT TARGET
+TESTS=("seq write" "seq read" "rand read 4k" create stat readdir unlink)
+UNIT=([seq write]=MiB/s [seq read]=MiB/s [rand read 4k]=IOPS [create]=ops/s [stat]=ops/s [readdir]=ops/s [unlink]=ops/s)
+TARGET=([seq write]=0.8 [seq read]=0.8 [rand read 4k]=0.7 [create]=0.5 [stat]=0.5 [readdir]=- [unlink]=0.5)
 
-say "start: $(date -u +%FT%TZ) on $(nproc) cores, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+say "start: $(date -u +%FT%TZ) on $(nproc) cores, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), tree $REV"
 say "disk of $BENCH_DIR: $(df -P "$BENCH_DIR" | awk 'NR==2 {print $1}')"
 start_lo
 start_wf "$WF_DATA"
 mkdir "$WF_MNT/bench"
-LO_FILE=$LO_MNT/seq.dat
-WF_FILE=$WF_MNT/bench/seq.dat
+declare -A ROOT=([lo]=$LO_MNT [wf]=$WF_MNT/bench)
 
-# ---- sequential write, read, random read ----------------------------------
-drop_caches
-say "sequential write ${SIZE_MB} MiB, 1 MiB blocks, end_fsync (loopback, then wormfs)"
-fio_run lo-write "$LO_FILE" write --bs=1M --end_fsync=1
-fio_run wf-write "$WF_FILE" write --bs=1M --end_fsync=1
-record "seq write" MiB/s 0.8 "$(fio_bw lo-write write)" "$(fio_bw wf-write write)"
+meta_ops() { awk -v p="$2" '$1 == p { print $4 }' "$1"; }
 
-say "sequential read, 1 MiB blocks, after remount and drop_caches"
-remount
-fio_run lo-read "$LO_FILE" read --bs=1M
-drop_caches
-fio_run wf-read "$WF_FILE" read --bs=1M
-record "seq read" MiB/s 0.8 "$(fio_bw lo-read read)" "$(fio_bw wf-read read)"
+round() { # round R
+	local r=$1 order=(lo wf) fs p
+	[ $((r % 2)) -eq 1 ] || order=(wf lo)
+	say "round $r of $ROUNDS (${order[0]} first): sequential write ${SIZE_MB} MiB, 1 MiB blocks, end_fsync"
+	drop_caches
+	for fs in "${order[@]}"; do
+		fio_run "$fs-write-$r" "${ROOT[$fs]}/seq-$r.dat" write --bs=1M --end_fsync=1
+		V[seq write,$fs,$r]=$(fio_bw "$fs-write-$r" write)
+	done
+	say "round $r: sequential read, 1 MiB blocks, after remount and drop_caches"
+	remount
+	for fs in "${order[@]}"; do
+		drop_caches
+		fio_run "$fs-read-$r" "${ROOT[$fs]}/seq-$r.dat" read --bs=1M
+		V[seq read,$fs,$r]=$(fio_bw "$fs-read-$r" read)
+	done
+	say "round $r: random read 4 KiB for ${RAND_SECS} s, after remount and drop_caches"
+	remount
+	for fs in "${order[@]}"; do
+		drop_caches
+		fio_run "$fs-randread-$r" "${ROOT[$fs]}/seq-$r.dat" randread --bs=4k --time_based --runtime="$RAND_SECS"
+		V[rand read 4k,$fs,$r]=$(fio_iops "$fs-randread-$r")
+	done
+	say "round $r: create / stat / readdir / unlink of $NFILES files in one directory"
+	for fs in "${order[@]}"; do
+		"$BIN/metaops" -dir "${ROOT[$fs]}/meta-$r" -n "$NFILES" >"$RES/$fs-meta-$r.txt" ||
+			die "metaops on $fs failed"
+		for p in create stat readdir unlink; do
+			V[$p,$fs,$r]=$(meta_ops "$RES/$fs-meta-$r.txt" $p)
+		done
+	done
+}
+for r in $(seq "$ROUNDS"); do round "$r"; done
 
-say "random read 4 KiB for ${RAND_SECS} s, after remount and drop_caches"
-remount
-fio_run lo-randread "$LO_FILE" randread --bs=4k --time_based --runtime="$RAND_SECS"
-drop_caches
-fio_run wf-randread "$WF_FILE" randread --bs=4k --time_based --runtime="$RAND_SECS"
-record "rand read 4k" IOPS 0.7 "$(fio_iops lo-randread)" "$(fio_iops wf-randread)"
-
-# ---- metadata ------------------------------------------------------------
-say "create / stat / readdir / unlink of $NFILES files in one directory"
-"$BIN/metaops" -dir "$LO_MNT/meta" -n "$NFILES" >"$RES/lo-meta.txt" || die "metaops on loopback failed"
-"$BIN/metaops" -dir "$WF_MNT/bench/meta" -n "$NFILES" >"$RES/wf-meta.txt" || die "metaops on wormfs failed"
-meta_ops() { awk -v p="$2" '$1 == p { print $4 }' "$RES/$1-meta.txt"; }
-for p in create stat readdir unlink; do
-	t=0.5
-	[ "$p" = readdir ] && t=-
-	record "$p" ops/s "$t" "$(meta_ops lo $p)" "$(meta_ops wf $p)"
+median() { # median FORMAT VALUES...: the middle value (mean of the two middle ones)
+	local f=$1
+	shift
+	printf '%s\n' "$@" | sort -g | awk -v f="$f" '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf f, m}'
+}
+declare -A LO WF
+for t in "${TESTS[@]}"; do
+	lo=() wf=()
+	for r in $(seq "$ROUNDS"); do lo+=("${V[$t,lo,$r]}"); wf+=("${V[$t,wf,$r]}"); done
+	f=%.0f
+	[ "${UNIT[$t]}" != MiB/s ] || f=%.1f
+	LO[$t]=$(median $f "${lo[@]}")
+	WF[$t]=$(median $f "${wf[@]}")
 done
 wf_hwm_main=$(awk '/^VmHWM/ {print $2}' "/proc/$WF_PID/status")
 stop_lo
@@ -219,35 +246,42 @@ if [ "$MEM_FILES" -gt 0 ]; then
 	mkdir -p "$WF_MEM_DATA"
 	start_wf "$WF_MEM_DATA"
 	mkdir "$WF_MNT/mem"
+	# Samples every 0.5 s: time, VmRSS, RssAnon (the daemon's own memory:
+	# heap, stacks, Badger's tables and caches) and RssFile (file pages
+	# mapped into the daemon: Badger mmaps its value-log and memtable files).
 	(while kill -0 "$WF_PID" 2>/dev/null; do
-		awk -v t="$(date +%s.%N)" '/^VmRSS/ {print t, $2}' "/proc/$WF_PID/status" 2>/dev/null || true
+		awk -v t="$(date +%s.%N)" '/^VmRSS/ {r = $2} /^RssAnon/ {a = $2} /^RssFile/ {f = $2} END {print t, r, a, f}' "/proc/$WF_PID/status" 2>/dev/null || true
 		sleep 0.5
 	done) >"$RES/wf-rss.txt" &
 	SAMPLER_PID=$!
 	: >"$RES/wf-mem-bw.txt"
 	for i in $(seq "$MEM_FILES"); do
 		fio_run "wf-mem-$i" "$WF_MNT/mem/f$i" write --bs=1M --end_fsync=1
-		echo "f$i $(fio_bw "wf-mem-$i" write) MiB/s rss=$(awk '/^VmRSS/ {print $2}' "/proc/$WF_PID/status") KiB" >>"$RES/wf-mem-bw.txt"
+		echo "f$i $(fio_bw "wf-mem-$i" write) MiB/s $(awk '/^(VmRSS|RssAnon|RssFile)/ {printf "%s%s KiB ", $1, $2}' "/proc/$WF_PID/status")" >>"$RES/wf-mem-bw.txt"
 	done
 	hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$WF_PID/status")
 	kill "$SAMPLER_PID" 2>/dev/null || true
 	wait "$SAMPLER_PID" 2>/dev/null || true
 	SAMPLER_PID=
-	sampled=$(awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$RES/wf-rss.txt")
-	last=$(tail -1 "$RES/wf-rss.txt" | awk '{print $2}')
+	col_max() { awk -v c="$1" 'BEGIN {m = 0} $c > m {m = $c} END {print int(m / 1024)}' "$RES/wf-rss.txt"; }
+	rss_max=$(col_max 2) anon_max=$(col_max 3) file_max=$(col_max 4)
 	stop_wf
 	verdict=pass
 	[ "$hwm" -lt $((512 * 1024)) ] || verdict=miss
-	peak_line=$(printf '%-14s %12s %12s %7s %9s %s' "peak RSS" "-" "$((hwm / 1024)) MiB" "-" "<512 MiB" "$verdict")
-	mem_detail="wormfs RSS while writing $MEM_FILES x ${SIZE_MB} MiB: VmHWM $((hwm / 1024)) MiB, highest 0.5 s sample $((sampled / 1024)) MiB, last sample $((last / 1024)) MiB"
+	averdict=pass
+	[ "$anon_max" -lt 512 ] || averdict=miss
+	peak_line=$(printf '%-14s %14s %14s %7s %9s %s\n%-14s %14s %14s %7s %9s %s' \
+		"peak RSS" "-" "$((hwm / 1024)) MiB" "-" "<512 MiB" "$verdict" \
+		"peak RssAnon" "-" "$anon_max MiB" "-" "<512 MiB" "$averdict")
+	mem_detail="wormfs memory while writing $MEM_FILES x ${SIZE_MB} MiB: VmHWM $((hwm / 1024)) MiB; highest 0.5 s samples: VmRSS $rss_max MiB, RssAnon $anon_max MiB, RssFile $file_max MiB (RssFile = Badger's mmapped value-log/memtable pages)"
 fi
 
 # ---- table ---------------------------------------------------------------
 {
 	echo
-	echo "wormfs mount benchmark, $(date -u +%FT%TZ), $(nproc) cores, kernel $(uname -r), load now $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "file ${SIZE_MB} MiB, random read ${RAND_SECS} s, metadata $NFILES files; loopback = go-fuse loopback, MaxWrite 1 MiB, no passthrough"
-	printf '%-14s %12s %12s %7s %9s %s\n' test loopback wormfs ratio target result
+	echo "wormfs mount benchmark, $(date -u +%FT%TZ), $(nproc) cores, kernel $(uname -r), load now $(cut -d' ' -f1-3 /proc/loadavg), tree $REV"
+	echo "file ${SIZE_MB} MiB, random read ${RAND_SECS} s, metadata $NFILES files, $ROUNDS round(s) (medians); loopback = go-fuse loopback, MaxWrite 1 MiB, no passthrough"
+	printf '%-14s %14s %14s %7s %9s %s\n' test loopback wormfs ratio target result
 	for t in "${TESTS[@]}"; do
 		ratio=$(awk -v a="${WF[$t]}" -v b="${LO[$t]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 		verdict=-
@@ -256,9 +290,17 @@ fi
 		fi
 		tgt=${TARGET[$t]}
 		[ "$tgt" = - ] || tgt=">=$tgt"
-		printf '%-14s %12s %12s %7s %9s %s\n' "$t" "${LO[$t]} ${UNIT[$t]}" "${WF[$t]} ${UNIT[$t]}" "$ratio" "$tgt" "$verdict"
+		printf '%-14s %14s %14s %7s %9s %s\n' "$t" "${LO[$t]} ${UNIT[$t]}" "${WF[$t]} ${UNIT[$t]}" "$ratio" "$tgt" "$verdict"
 	done
 	[ -z "$peak_line" ] || echo "$peak_line"
+	if [ "$ROUNDS" -gt 1 ]; then
+		echo "per round (loopback / wormfs):"
+		for t in "${TESTS[@]}"; do
+			printf '  %-14s' "$t"
+			for r in $(seq "$ROUNDS"); do printf ' %s: %s / %s' "$r" "${V[$t,lo,$r]}" "${V[$t,wf,$r]}"; done
+			echo
+		done
+	fi
 	echo "wormfs VmHWM after the throughput and metadata tests: $((wf_hwm_main / 1024)) MiB"
 	[ -z "${mem_detail:-}" ] || echo "$mem_detail"
 	echo "raw results: $RES"
