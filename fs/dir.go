@@ -204,7 +204,10 @@ func (n *dirNode) writeMarker(ctx context.Context, bucket, key string, u meta.At
 // name), a file created here and not yet published, or an object.
 func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	if n.reserved(name) {
-		return nil, syscall.ENOENT // the versions and at views come later
+		if name == reservedPrefix {
+			return n.lookupViews(ctx, out) // views.go
+		}
+		return nil, syscall.ENOENT
 	}
 	if n.isBuckets() {
 		if _, err := n.fsys.store.GetBucket(name); err != nil {

@@ -76,7 +76,7 @@ func Mount(store *meta.Store, dir string, o Options) (*Mounted, error) {
 	}
 	mo := fuse.MountOptions{
 		AllowOther:        o.AllowOther,
-		FsName:            "wormfs",
+		FsName:            fsName(o),
 		Name:              "wormfs",
 		MaxWrite:          1 << 20,
 		Options:           []string{"default_permissions"},
@@ -253,4 +253,14 @@ func abortConnection(dev uint64) error {
 		}
 	}
 	return os.WriteFile(abort, []byte("1"), 0)
+}
+
+// fsName is the mount source shown in /proc/self/mountinfo: "wormfs", or
+// "wormfs:BUCKET" with Options.Bucket (the CLI's helpers find the bucket
+// of a path from it).
+func fsName(o Options) string {
+	if o.Bucket != "" {
+		return "wormfs:" + o.Bucket
+	}
+	return "wormfs"
 }
