@@ -517,6 +517,8 @@ func TestChunkNoEOFBeforeChecks(t *testing.T) {
 
 // captured is what the test server's handler saw of one request.
 type captured struct {
+	host      string
+	path      string
 	header    http.Header
 	body      []byte
 	sums      map[string]string
@@ -532,7 +534,7 @@ func sdkServer(t *testing.T, useTLS bool, a *Authenticator) (*httptest.Server, <
 	t.Helper()
 	seen := make(chan captured, 16)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := captured{header: r.Header.Clone()}
+		c := captured{host: r.Host, path: r.URL.Path, header: r.Header.Clone()}
 		_, b, err := a.Authenticate(r)
 		if err == nil {
 			c.body, err = io.ReadAll(b)
