@@ -237,13 +237,26 @@ func TestMountSingleBucket(t *testing.T) {
 	if got := e.shape("solo", "top.txt"); !mEqualShape(got, []string{"t"}) {
 		t.Fatalf("versions = %q", got)
 	}
-	for _, name := range []string{".wormfs", ".wormfs2"} {
+	for _, name := range []string{".wormfs2", ".wormfs.x"} {
 		if err := os.WriteFile(e.p(name), nil, 0o644); mErrno(err) != syscall.EPERM {
 			t.Errorf("create %s: %v, want EPERM", name, err)
 		}
 		if err := os.Mkdir(e.p(name), 0o755); mErrno(err) != syscall.EPERM {
 			t.Errorf("mkdir %s: %v, want EPERM", name, err)
 		}
+		if err := os.Symlink("x", e.p(name)); mErrno(err) != syscall.EPERM {
+			t.Errorf("symlink %s: %v, want EPERM", name, err)
+		}
+	}
+	// .wormfs itself exists (the views) and cannot be replaced.
+	if err := os.WriteFile(e.p(".wormfs"), nil, 0o644); err == nil {
+		t.Error("create .wormfs succeeded")
+	}
+	if err := os.Rename(e.p("top.txt"), e.p(".wormfs-renamed")); mErrno(err) != syscall.EPERM {
+		t.Errorf("rename onto a reserved name: %v, want EPERM", err)
+	}
+	if vs, _ := e.store.ListVersions("solo", meta.VersionListOptions{Prefix: ".wormfs"}); len(vs.Versions) != 0 {
+		t.Errorf("reserved names reached the store: %d versions", len(vs.Versions))
 	}
 	if err := e.m.Unmount(); err != nil {
 		t.Fatal(err)
