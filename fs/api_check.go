@@ -19,6 +19,7 @@ var (
 	_ = (gofs.NodeLinker)((*dirNode)(nil))
 	_ = (gofs.NodeMknoder)((*dirNode)(nil))
 	_ = (gofs.NodeStatfser)((*dirNode)(nil))
+	_ = (gofs.NodeFsyncer)((*dirNode)(nil))
 	_ = (gofs.NodeGetxattrer)((*dirNode)(nil))
 	_ = (gofs.NodeSetxattrer)((*dirNode)(nil))
 	_ = (gofs.NodeRemovexattrer)((*dirNode)(nil))

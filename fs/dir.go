@@ -561,6 +561,12 @@ func (n *dirNode) Mknod(ctx context.Context, name string, mode uint32, dev uint3
 	return nil, syscall.EPERM
 }
 
+// Fsync of a directory puts every commit so far on disk (what a program
+// that fsyncs a directory after a rename wants).
+func (n *dirNode) Fsync(ctx context.Context, f gofs.FileHandle, flags uint32) syscall.Errno {
+	return toErrno(n.fsys.store.Sync())
+}
+
 // Statfs reports the file system that holds the data directory.
 func (n *dirNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	var st syscall.Statfs_t
@@ -667,8 +673,15 @@ func (n *dirNode) renameFile(ctx context.Context, c caller, np *dirNode, name, n
 
 func (n *dirNode) renameDir(ctx context.Context, c caller, np *dirNode, name, newName, bucket, src, dst string) syscall.Errno {
 	store := n.fsys.store
+	// Everything written under the directory is published first, so the
+	// renamed keys hold it.
 	for _, p := range n.fsys.pendingUnder(bucket, src+"/") {
 		if err := p.settle(c); err != nil {
+			return toErrno(err)
+		}
+	}
+	if ch := n.GetChild(name); ch != nil {
+		if err := settleTree(ch, c); err != nil {
 			return toErrno(err)
 		}
 	}
@@ -704,6 +717,21 @@ func (n *dirNode) renameDir(ctx context.Context, c caller, np *dirNode, name, ne
 		moveTree(n.fsys, ch, src+"/", dst+"/")
 	}
 	return 0
+}
+
+// settleTree publishes the unpublished changes of the files under in.
+func settleTree(in *gofs.Inode, c caller) error {
+	switch node := in.Operations().(type) {
+	case *dirNode:
+		for _, ch := range in.Children() {
+			if err := settleTree(ch, c); err != nil {
+				return err
+			}
+		}
+	case *fileNode:
+		return node.settle(c)
+	}
+	return nil
 }
 
 // moveTree rewrites the keys of the nodes under a renamed directory.

@@ -66,7 +66,12 @@ func (n *fileNode) loc() (bucket, key string) {
 // no version until its first flush with data or its last close.
 func (n *fileNode) startCreate(a attrs) {
 	n.mu.Lock()
+	if n.w != nil && n.writers == 0 {
+		n.w.Abort()
+		n.w = nil
+	}
 	n.unlinked, n.pending, n.created, n.cur, n.rd = false, true, a, nil, nil
+	n.wrote, n.over = false, overrides{}
 	n.mtime = time.Now()
 	bucket, key := n.bucket, n.key
 	n.mu.Unlock()

@@ -467,3 +467,53 @@ func TestMountStatfs(t *testing.T) {
 		t.Fatalf("statfs of the mount %+v differs from the data dir's %+v", m, d)
 	}
 }
+
+// TestMountRenameOpenFiles: renaming a file or its directory while it is
+// open with unpublished writes keeps every byte: the writes before the
+// rename go with it, the writes after land at the new name.
+func TestMountRenameOpenFiles(t *testing.T) {
+	e := testMount(t)
+	b := e.mkbucket("ren")
+	os.Mkdir(b+"/d", 0o755)
+	cases := []struct {
+		name           string
+		open, from, to string
+		oldKey, newKey string
+	}{
+		{"file", b + "/a", b + "/a", b + "/b", "a", "b"},
+		{"directory", b + "/d/f", b + "/d", b + "/d2", "d/f", "d2/f"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			f, err := os.OpenFile(c.open, os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			f.Write([]byte("abc"))
+			if err := os.Rename(c.from, c.to); err != nil {
+				t.Fatal(err)
+			}
+			f.Write([]byte("def"))
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.shape("ren", c.newKey); !mEqualShape(got, []string{"abcdef", "abc"}) {
+				t.Errorf("%s: %q, want [abcdef abc]", c.newKey, got)
+			}
+			if got := e.shape("ren", c.oldKey); !mEqualShape(got, []string{"DM", "abc"}) {
+				t.Errorf("%s: %q, want [DM abc]", c.oldKey, got)
+			}
+		})
+	}
+	e.t = t
+	d, err := os.Open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		t.Fatalf("fsync of a directory: %v", err)
+	}
+}
