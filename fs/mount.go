@@ -200,7 +200,14 @@ func (m *Mounted) Unmount() error {
 	m.unmount = true
 	select {
 	case <-m.done:
-		return nil // unmounted from outside (umount)
+		// The server stopped: unmounted from outside, or the connection
+		// was aborted and a dead mount is left.
+		if _, ok := mountedAt(m.dir); ok {
+			if err := syscall.Unmount(m.dir, syscall.MNT_DETACH); err != nil {
+				m.err = fmt.Errorf("fs: unmount %s: %w", m.dir, err)
+			}
+		}
+		return m.err
 	default:
 	}
 	var st syscall.Stat_t

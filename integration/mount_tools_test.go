@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -311,4 +312,47 @@ func mountsAt(dir string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// TestMountStaleMountPoint: a dead FUSE mount (its server gone: ENOTCONN)
+// and a file as mount point are refused with errors that say so.
+func TestMountStaleMountPoint(t *testing.T) {
+	e := testMount(t)
+	var st syscall.Stat_t
+	if err := syscall.Stat(e.dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	minor := (st.Dev & 0xff) | ((st.Dev >> 12) & 0xfff00)
+	ctl := "/sys/fs/fuse/connections"
+	if _, err := os.Stat(ctl + "/1"); err != nil {
+		if _, ok := mountsAt(ctl); !ok {
+			if err := syscall.Mount("fusectl", ctl, "fusectl", 0, ""); err != nil {
+				t.Skipf("cannot mount fusectl to kill the connection: %v", err)
+			}
+			defer syscall.Unmount(ctl, 0)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(ctl, strconv.FormatUint(minor, 10), "abort"), []byte("1"), 0); err != nil {
+		t.Fatalf("abort connection: %v", err)
+	}
+	e.m.Wait()
+	mWaitFor(t, "ENOTCONN from the aborted mount", 3*time.Second, func() bool {
+		return syscall.Stat(e.dir, &st) == syscall.ENOTCONN
+	})
+	_, err := fs.Mount(e.store, e.dir, fs.Options{})
+	if err == nil || !strings.Contains(err.Error(), "stale FUSE mount") {
+		t.Fatalf("mount on a stale mount point: %v", err)
+	}
+	t.Logf("stale mount point: %v", err)
+	if err := e.m.Unmount(); err != nil {
+		t.Fatalf("Unmount of the stale mount: %v", err)
+	}
+	if _, ok := mountsAt(e.dir); ok {
+		t.Fatal("Unmount left the dead mount")
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := fs.Mount(e.store, file, fs.Options{}); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("mount on a file: %v", err)
+	}
 }
