@@ -318,7 +318,9 @@ func TestHistoryAtView(t *testing.T) {
 		{"rename", func() error { return os.Rename(filepath.Join(ro, "README"), filepath.Join(ro, "R")) }},
 		{"chmod", func() error { return os.Chmod(filepath.Join(ro, "README"), 0o600) }},
 		{"symlink", func() error { return os.Symlink("x", filepath.Join(ro, "l")) }},
-		{"setxattr", func() error { return syscall.Setxattr(filepath.Join(ro, "README"), "user.s3.legalhold", []byte("ON"), 0) }},
+		{"setxattr", func() error {
+			return syscall.Setxattr(filepath.Join(ro, "README"), "user.s3.legalhold", []byte("ON"), 0)
+		}},
 	}
 	for _, c := range cases {
 		t.Run("readonly/"+c.name, func(t *testing.T) {
