@@ -76,4 +76,48 @@
 // FUSE methods return syscall.Errno only; toErrno maps the sentinel errors
 // of meta, lockctl and xattr with errors.Is, and logs anything it does not
 // know before answering EIO.
+//
+// # History views
+//
+// .wormfs at the mount root is reachable by name and never listed (so find
+// and rm -r never enter it); other names beginning with .wormfs are
+// ENOENT. With Options.Bucket the views keep the bucket name in their
+// paths and show only that bucket. Everything in them is read-only (EROFS)
+// except the lock attributes of a version and the permanent delete:
+//
+//   - .wormfs/versions/<bucket>/<key>/ lists every version and delete
+//     marker of key, newest first (the order of Store.Versions and of
+//     ListObjectVersions), each a file named by its S3 version id, holding
+//     that version's exact bytes (a delete marker is empty and has
+//     user.s3.delete-marker = "true"). Its user.s3.* attributes are the
+//     version's own and are set under the rules of the main tree; other
+//     user.* attributes are shown read-only. Key components are
+//     directories listing the keys below that have any history, deleted
+//     ones included; a version id shadows a key component of the same
+//     name. Directory markers and keys with empty components are not
+//     shown. A symlink's versions are plain files holding the target.
+//   - unlink of a version file is Store.DeleteVersion: EPERM while the
+//     version is protected. It is allowed to root, to members of
+//     Options.BypassGID and to the version's owner; for the first two the
+//     unlink is itself the explicit governance bypass request of SPEC §5
+//     (so root's rm -f or mv -f onto a GOVERNANCE version removes it,
+//     audited as a bypass; COMPLIANCE and legal holds never yield).
+//     Removing a delete marker brings the key back; the main tree's
+//     kernel entries are invalidated at once. Key directories are 0777 so
+//     that the kernel lets such an unlink reach the daemon, which decides.
+//   - rename in the versions view is EPERM when the source or the target
+//     is a protected version, EROFS otherwise; a rename from the main tree
+//     into the view is EXDEV (and mv's copy fallback gets EROFS).
+//   - .wormfs/at/<instant>/<bucket>/… is the tree as it was at an RFC 3339
+//     instant (fractional seconds and offsets allowed; anything else is
+//     ENOENT): for each key the newest version created at or before the
+//     instant (Version.Created, compliance time), unless it is a delete
+//     marker (Store.GetAsOf, Store.ListAsOf), with the attributes those
+//     versions have now. Buckets created after the instant are absent;
+//     versions permanently deleted since are gone from history. An
+//     instant in the future is answered as of each lookup.
+//   - .wormfs/audit is the audit log, one JSON record a line as `wormfs
+//     audit` prints it; each open reads the log as it is then (direct I/O,
+//     so the growing file is never cut at an old size). The daemon keeps
+//     the rendering in memory and extends it with new records.
 package fs
