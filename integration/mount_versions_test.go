@@ -49,10 +49,13 @@ func TestMountVersionTable(t *testing.T) {
 			e.t = t
 			e.mustSh(c.script)
 			var got []string
-			mWaitFor(t, "versions of "+c.key, 3*time.Second, func() bool {
-				got = e.shape("tbl", c.key)
-				return mEqualShape(got, c.want)
-			})
+			deadline := time.Now().Add(3 * time.Second)
+			for got = e.shape("tbl", c.key); !mEqualShape(got, c.want); got = e.shape("tbl", c.key) {
+				if time.Now().After(deadline) {
+					t.Fatalf("versions of %s = %q, want %q", c.key, got, c.want)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 		})
 	}
 }
