@@ -379,3 +379,69 @@ func TestHistoryBucketMode(t *testing.T) {
 		t.Fatalf("wormfs versions in --bucket mode (exit %d):\n%s", code, out)
 	}
 }
+
+// TestHistoryViewHostile: odd names and requests in the views get clear
+// errors and change nothing.
+func TestHistoryViewHostile(t *testing.T) {
+	e := testHistory(t, nil)
+	e.mkbucket("odd")
+	e.mustSh("echo a > odd/f && rm odd/f && mkdir -p odd/d && echo b > odd/d/g")
+	ids := e.ids("odd", "f") // a delete marker, then the version
+	e.mustSh("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo $i > odd/many; done")
+	lettered := ""
+	for _, id := range e.ids("odd", "many") {
+		if strings.ContainsAny(id, "abcdef") {
+			lettered = id
+		}
+	}
+	if lettered == "" {
+		t.Fatal("no version id with a hex letter")
+	}
+	before := storeDigest(t, e.store)
+	long := strings.Repeat("x", 300)
+	cases := []struct {
+		name  string
+		f     func() error
+		errno syscall.Errno
+	}{
+		{"long name in versions", func() error { _, err := os.Stat(e.vp("odd", long)); return err }, syscall.ENAMETOOLONG},
+		{"long name in at", func() error {
+			_, err := os.Stat(e.p(".wormfs", "at", time.Now().UTC().Add(time.Second).Format(time.RFC3339), "odd", long))
+			return err
+		}, syscall.ENAMETOOLONG},
+		{"unknown bucket", func() error { _, err := os.Stat(e.p(".wormfs", "versions", "nosuchbucket")); return err }, syscall.ENOENT},
+		{"invalid bucket name", func() error { _, err := os.Stat(e.p(".wormfs", "versions", "UPPER")); return err }, syscall.ENOENT},
+		{"unknown version id", func() error { _, err := os.Stat(e.vp("odd", "f", "00000000000fffff")); return err }, syscall.ENOENT},
+		{"another spelling of an id", func() error { _, err := os.Stat(e.vp("odd", "many", strings.ToUpper(lettered))); return err }, syscall.ENOENT},
+		{"null id of a versioned key", func() error { _, err := os.Stat(e.vp("odd", "f", "null")); return err }, syscall.ENOENT},
+		{"unknown name under .wormfs", func() error { _, err := os.Stat(e.p(".wormfs", "nope")); return err }, syscall.ENOENT},
+		{"unlink a key directory", func() error { return syscall.Unlink(e.vp("odd", "d")) }, syscall.EISDIR},
+		{"rmdir a key directory", func() error { return syscall.Rmdir(e.vp("odd", "f")) }, syscall.EROFS},
+		{"mkdir in the versions view", func() error { return os.Mkdir(e.vp("odd", "f", "new"), 0o755) }, syscall.EROFS},
+		{"mkdir in .wormfs", func() error { return os.Mkdir(e.p(".wormfs", "mine"), 0o755) }, syscall.EROFS},
+		{"mkdir .wormfs at the root", func() error { return os.Mkdir(e.p(".wormfs2"), 0o755) }, syscall.EPERM},
+		{"symlink in the versions view", func() error { return os.Symlink("x", e.vp("odd", "f", "l")) }, syscall.EROFS},
+		{"set delete-marker attribute", func() error {
+			return syscall.Setxattr(e.vp("odd", "f", ids[1]), "user.s3.delete-marker", []byte("true"), 0)
+		}, syscall.EPERM},
+		{"set version-id", func() error { return syscall.Setxattr(e.vp("odd", "f", ids[1]), "user.s3.version-id", []byte("x"), 0) }, syscall.EPERM},
+		{"retention on a delete marker", func() error {
+			return syscall.Setxattr(e.vp("odd", "f", ids[0]), "user.s3.retention", []byte("GOVERNANCE +1d"), 0)
+		}, syscall.EINVAL},
+		{"malformed retention", func() error {
+			return syscall.Setxattr(e.vp("odd", "f", ids[1]), "user.s3.retention", []byte("FOREVER"), 0)
+		}, syscall.EINVAL},
+		{"user metadata in the view", func() error { return syscall.Setxattr(e.vp("odd", "f", ids[1]), "user.note", []byte("x"), 0) }, syscall.EROFS},
+		{"audit file truncate", func() error { return os.Truncate(e.p(".wormfs", "audit"), 0) }, syscall.EROFS},
+		{"audit file unlink", func() error { return os.Remove(e.p(".wormfs", "audit")) }, syscall.EROFS},
+		{"rename into the versions view", func() error { return os.Rename(e.p("odd", "d", "g"), e.vp("odd", "f", "g")) }, syscall.EXDEV},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.f(); !errnoIs(err, c.errno) {
+				t.Fatalf("got %v, want %v", err, c.errno)
+			}
+		})
+	}
+	assertUnchanged(t, e.store, before)
+}
