@@ -319,6 +319,82 @@ var s3OperationCases = []s3Case{
 		_, err = e.Client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("r"), Range: aws.String("bytes=20-30")})
 		wantErr(t, err, 416, "InvalidRange")
 	}},
+	{"GetObject/Range across chunks", func(t *testing.T, e *s3Env, b string) {
+		e.lockBucket(t, b)
+		body := randBytes(t, 3<<20+5)
+		e.put(t, b, "big", string(body))
+		for _, r := range [][2]int{{1<<20 - 6, 1<<20 + 9}, {0, 0}, {2<<20 - 1, 3<<20 + 4}, {3 << 20, 3<<20 + 4}} {
+			out, err := e.Client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("big"),
+				Range: aws.String(fmt.Sprintf("bytes=%d-%d", r[0], r[1]))})
+			must(t, err, "GetObject Range")
+			if got := readAll(t, out.Body); !bytes.Equal(got, body[r[0]:r[1]+1]) {
+				t.Errorf("range %d-%d: %d bytes that differ from the object's", r[0], r[1], len(got))
+			}
+		}
+	}},
+	{"GetObject/delete-marker", func(t *testing.T, e *s3Env, b string) {
+		e.lockBucket(t, b)
+		e.put(t, b, "k", "v")
+		del, err := e.Client.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+		must(t, err, "DeleteObject")
+		_, err = e.Client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+		wantErr(t, err, 404, "NoSuchKey")
+		_, err = e.Client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: del.VersionId})
+		wantErr(t, err, 405, "MethodNotAllowed")
+		// Removing the marker (a permanent delete of it) brings the object back.
+		_, err = e.Client.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: del.VersionId})
+		must(t, err, "DeleteObject of the marker")
+		if got := e.getBody(t, b, "k", ""); got != "v" {
+			t.Errorf("after removing the marker: %q", got)
+		}
+	}},
+	{"PutObject/keys that need escaping", func(t *testing.T, e *s3Env, b string) {
+		e.lockBucket(t, b)
+		keys := []string{"with space.txt", "plus+sign", "percent%25and%", "ünïcödé/ключ/键", "tilde~", "semi;colon,comma",
+			"quote'double\"", "a=b&c=d", "dir/", "star*(paren)", "hash#frag", "question?mark", "x/y/z/deep.bin", "empty-body"}
+		for _, k := range keys {
+			body := "body of " + k
+			if k == "empty-body" || k == "dir/" {
+				body = ""
+			}
+			vid := e.put(t, b, k, body)
+			if got := e.getBody(t, b, k, ""); got != body {
+				t.Errorf("%q: GetObject = %q", k, got)
+			}
+			if v, err := e.Store.Get(b, k, ""); err != nil || v.ID != vid || v.Size != int64(len(body)) {
+				t.Errorf("%q: store = %+v (%v)", k, v, err)
+			}
+		}
+		out, err := e.Client.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+		must(t, err, "ListObjectsV2")
+		want := append([]string{}, keys...)
+		sort.Strings(want)
+		if got := listKeys(out.Contents); got != strings.Join(want, ",") {
+			t.Errorf("listed %s\nwant   %s", got, strings.Join(want, ","))
+		}
+		// Lock calls on such keys (the key is in the signed path).
+		_, err = e.Client.PutObjectLegalHold(t.Context(), &s3.PutObjectLegalHoldInput{Bucket: aws.String(b), Key: aws.String("plus+sign"),
+			LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOn}})
+		must(t, err, "PutObjectLegalHold plus+sign")
+		if v := e.storeVersion(t, b, "plus+sign", ""); !v.LegalHold {
+			t.Errorf("hold not on plus+sign")
+		}
+		if v, _ := e.Store.Get(b, "plus sign", ""); v != nil {
+			t.Errorf("a version of %q exists: + was read as a space", "plus sign")
+		}
+	}},
+	{"retention beyond the maximum is refused", func(t *testing.T, e *s3Env, b string) {
+		e.lockBucket(t, b)
+		vid := e.put(t, b, "k", "v")
+		before := storeDigest(t, e.Store)
+		err := e.putRetention(t, e.Client, b, "k", vid, compRet(future(200*365*24*time.Hour)), false)
+		if _, status := apiErr(err); status != 400 {
+			t.Errorf("200-year retention: %v, want a 400", err)
+		}
+		err = e.putLockConfig(t, b, &types.DefaultRetention{Mode: types.ObjectLockRetentionModeCompliance, Years: aws.Int32(200)})
+		wantErr(t, err, 400, "InvalidRetentionPeriod")
+		assertUnchanged(t, e.Store, before)
+	}},
 	{"GetObject/versionId", func(t *testing.T, e *s3Env, b string) {
 		e.lockBucket(t, b)
 		v1 := e.put(t, b, "k", "first")

@@ -758,7 +758,9 @@ func TestSeedsAWSS3CopyAndSync(t *testing.T) {
 	run := func(t *testing.T, script string) string {
 		t.Helper()
 		script = withEndpoint(script, cli.endpoint)
+		start := time.Now()
 		out, stderr, rc := cli.run(t, script, nil)
+		t.Logf("$ %s (%.1fs)", script, time.Since(start).Seconds())
 		if rc != 0 {
 			t.Fatalf("$ %s\nrc=%d\n%s%s", script, rc, out, stderr)
 		}
