@@ -99,25 +99,25 @@ func (n *dirNode) dirAttr(a *fuse.Attr) {
 	a.Nlink = 2
 	a.Blksize = blockSize
 	t := n.fsys.started
-	switch {
-	case bucket == "":
-	case prefix == "":
-		if b, err := n.fsys.store.GetBucket(bucket); err == nil {
-			t = b.Created
-		}
-	default:
-		if v, err := n.fsys.store.Get(bucket, prefix, ""); err == nil {
-			a.Mode = syscall.S_IFDIR | v.Mode&0o7777
-			a.Uid, a.Gid = v.UID, v.GID
-			setTimes(a, v.Mtime, v.Ctime)
+	if prefix == "" {
+		if rec, err := n.fsys.bucketAttrs(bucket); err == nil {
+			a.Mode = syscall.S_IFDIR | rec.Mode&0o7777
+			a.Uid, a.Gid = rec.UID, rec.GID
+			setTimes(a, rec.Mtime, rec.Ctime)
 			return
 		}
+	} else if v, err := n.fsys.store.Get(bucket, prefix, ""); err == nil {
+		a.Mode = syscall.S_IFDIR | v.Mode&0o7777
+		a.Uid, a.Gid = v.UID, v.GID
+		setTimes(a, v.Mtime, v.Ctime)
+		return
 	}
 	setTimes(a, t, t)
 }
 
 // Getattr reports a directory's attributes: an explicit directory's come
-// from its marker object, an implicit one's are 0755 root.
+// from its marker object, a bucket's from its record (dirattr.go), an
+// implicit one's are 0755 root.
 func (n *dirNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	n.dirAttr(&out.Attr)
 	return 0
@@ -126,8 +126,8 @@ func (n *dirNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.Attr
 // Setattr changes the POSIX attributes of an explicit directory's marker in
 // place. On an implicit directory, chmod and chown write a marker (which
 // makes the directory explicit); times alone are accepted and not kept.
-// Buckets and the bucket list have no attributes to change: EPERM, except
-// for times, which are accepted and not kept (rsync sets them).
+// A bucket's directory (and the bucket list) keeps them in a store
+// configuration record (dirattr.go), so cp -a and tar x into a bucket work.
 func (n *dirNode) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	bucket, prefix := n.loc()
 	mode, hasMode := in.GetMode()
@@ -136,13 +136,6 @@ func (n *dirNode) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetAt
 	mtime, hasMtime := in.GetMTime()
 	if _, ok := in.GetSize(); ok {
 		return syscall.EISDIR
-	}
-	if prefix == "" {
-		if hasMode || hasUID || hasGID {
-			return syscall.EPERM
-		}
-		n.dirAttr(&out.Attr)
-		return 0
 	}
 	u := meta.AttrUpdate{}
 	if hasMode {
@@ -157,6 +150,15 @@ func (n *dirNode) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetAt
 	}
 	if hasMtime {
 		u.Mtime = &mtime
+	}
+	if prefix == "" {
+		if u.Mode != nil || u.UID != nil || u.GID != nil || u.Mtime != nil {
+			if err := n.fsys.setBucketAttrs(bucket, u); err != nil {
+				return toErrno(err)
+			}
+		}
+		n.dirAttr(&out.Attr)
+		return 0
 	}
 	if u.Mode != nil || u.UID != nil || u.GID != nil || u.Mtime != nil {
 		_, err := n.fsys.store.UpdateAttrs(bucket, prefix, "", u)

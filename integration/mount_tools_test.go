@@ -356,3 +356,60 @@ func TestMountStaleMountPoint(t *testing.T) {
 		t.Fatalf("mount on a file: %v", err)
 	}
 }
+
+// TestMountIntoBucketRoot: the copy tools work with a bucket as the
+// destination directory itself (they set its mode, owner and times); the
+// bucket directory's attributes persist across a remount and start fresh
+// for a bucket created again under the same name.
+func TestMountIntoBucketRoot(t *testing.T) {
+	e := testMount(t, func(o *fs.Options) { o.AllowOther = true })
+	src := srcTree(t)
+	os.Chmod(src, 0o750)
+	for _, c := range []struct{ name, bucket, script string }{
+		{"cp -a", "cpa-root", "cp -a " + src + "/. cpa-root/"},
+		{"rsync -a", "rsync-root", "rsync -a " + src + "/ rsync-root/"},
+		{"tar x", "tar-root", "tar -C " + src + " -cf - . | tar -C tar-root -xpf -"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			e.mkbucket(c.bucket)
+			e.mustSh(c.script)
+			checkTree(t, src, e.p(c.bucket), true)
+			if fi, err := os.Stat(e.p(c.bucket)); err != nil || fi.Mode().Perm() != 0o750 {
+				t.Fatalf("bucket directory mode %v, %v; want the source's 0750", fi.Mode(), err)
+			}
+		})
+	}
+	e.t = t
+	b := e.mkbucket("owned")
+	if err := os.Chown(b, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	mt := time.Date(2010, 1, 2, 3, 4, 5, 0, time.UTC)
+	os.Chtimes(b, mt, mt)
+	if out, err := e.runAs(65534, 65534, nil, "sh", "-c", "echo mine > owned/f"); err != nil {
+		t.Fatalf("the bucket's owner cannot write in it: %v %s", err, out)
+	}
+	e.m.Unmount()
+	e.remount(func(o *fs.Options) { o.AllowOther = true })
+	fi, err := os.Stat(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65534 || !fi.ModTime().Equal(mt) {
+		t.Fatalf("after remount: uid %d mtime %v", st.Uid, fi.ModTime())
+	}
+	os.Chmod(e.p("tar-root"), 0o700)
+	e.mustSh("find tar-root -depth ! -path tar-root -delete")
+	// The bucket still holds versions, so it cannot go; an empty one can.
+	e.mkbucket("again")
+	os.Chmod(e.p("again"), 0o700)
+	if err := os.Remove(e.p("again")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	e.mkbucket("again")
+	if fi, _ := os.Stat(e.p("again")); fi.Mode().Perm() != 0o755 {
+		t.Fatalf("a new bucket of an old name inherited mode %v", fi.Mode())
+	}
+}
