@@ -11,6 +11,12 @@
 // stays reachable over S3. Names beginning with .wormfs are reserved at the
 // mount root for the versions and at views.
 //
+// An explicit directory's mode, owner and times are those of its marker
+// object; a bucket directory's are kept in a store configuration record
+// (dirattr.go), so that cp -a, rsync -a and tar x into a bucket can set
+// them; an implicit directory shows 0755 root, a chmod or chown on it
+// writes its marker, and times alone are accepted and not kept.
+//
 // # Writing makes versions
 //
 // Every file node has at most one meta.Writer, shared by all its open
