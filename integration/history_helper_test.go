@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log"
 	"net"
@@ -169,8 +170,8 @@ func bypassRecords(t *testing.T, st *meta.Store, bucket, key, id string) []meta.
 	return out
 }
 
-// manifest maps every path under root to what it is: "d" for a
-// directory, "l:TARGET" for a symlink, "f:SHA256" for a file.
+// manifest maps every path under root to what it is: "d:PERM" for a
+// directory, "l:TARGET" for a symlink, "f:PERM:SHA256" for a file.
 func manifest(t *testing.T, root string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
@@ -190,14 +191,22 @@ func manifest(t *testing.T, root string) map[string]string {
 			}
 			m[rel] = "l:" + target
 		case d.IsDir():
-			m[rel] = "d"
+			st, err := os.Stat(p)
+			if err != nil {
+				return err
+			}
+			m[rel] = fmt.Sprintf("d:%o", st.Mode().Perm())
 		default:
 			b, err := os.ReadFile(p)
 			if err != nil {
 				return err
 			}
+			st, err := os.Stat(p)
+			if err != nil {
+				return err
+			}
 			h := sha256.Sum256(b)
-			m[rel] = "f:" + hex.EncodeToString(h[:])
+			m[rel] = fmt.Sprintf("f:%o:%s", st.Mode().Perm(), hex.EncodeToString(h[:]))
 		}
 		return nil
 	})

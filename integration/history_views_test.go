@@ -245,7 +245,8 @@ func TestHistoryAtView(t *testing.T) {
 	e.mkbucket("tree")
 	e.mustSh(`cd tree && mkdir -p docs/old empty src/pkg && printf 'readme v1\n' > README &&
 		head -c 3000000 /dev/urandom > src/blob.bin && echo 'package pkg' > src/pkg/a.go &&
-		echo notes > docs/old/notes.txt && ln -s ../README docs/link && echo gone > docs/gone.txt`)
+		echo notes > docs/old/notes.txt && ln -s ../README docs/link && echo gone > docs/gone.txt &&
+		chmod 600 docs/old/notes.txt && chmod 700 docs/old && chmod 755 src/pkg/a.go`)
 	e.s3.put(t, "tree", "s3/made-over-s3.txt", "from s3\n")
 	before := manifest(t, e.p("tree"))
 	time.Sleep(20 * time.Millisecond)
