@@ -13,6 +13,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -299,6 +300,50 @@ var s3OperationCases = []s3Case{
 		})
 		wantErr(t, err, 400, "BadDigest")
 		assertUnchanged(t, e.Store, before)
+	}},
+	{"PutObject/concurrent on one key", func(t *testing.T, e *s3Env, b string) {
+		e.lockBucket(t, b)
+		const writers, each = 8, 3
+		type res struct{ vid, body string }
+		results := make(chan res, writers*each)
+		errs := make(chan error, writers*each)
+		var wg sync.WaitGroup
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					body := fmt.Sprintf("writer %d put %d", w, i)
+					out, err := e.Client.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("hot"), Body: strings.NewReader(body)})
+					if err != nil {
+						errs <- err
+						continue
+					}
+					results <- res{aws.ToString(out.VersionId), body}
+				}
+			}()
+		}
+		wg.Wait()
+		close(results)
+		close(errs)
+		for err := range errs {
+			code, status := apiErr(err)
+			t.Errorf("concurrent PutObject: %d %s: %v", status, code, err)
+		}
+		seen := map[string]bool{}
+		for r := range results {
+			if seen[r.vid] {
+				t.Errorf("version id %s given twice", r.vid)
+			}
+			seen[r.vid] = true
+			if got := e.getBody(t, b, "hot", r.vid); got != r.body {
+				t.Errorf("version %s = %q, want %q", r.vid, got, r.body)
+			}
+		}
+		vs, err := e.Store.Versions(b, "hot")
+		if err != nil || len(vs) != writers*each {
+			t.Fatalf("store has %d versions (%v), want %d", len(vs), err, writers*each)
+		}
 	}},
 	{"GetObject/Range", func(t *testing.T, e *s3Env, b string) {
 		e.lockBucket(t, b)
