@@ -16,9 +16,10 @@ import (
 )
 
 // parseInstant reads the name of an at-view directory: RFC 3339, with or
-// without fractional seconds, "Z" or an offset.
+// without fractional seconds, "Z" or an offset ("t" and "z" in lower case
+// too, as RFC 3339 allows).
 func parseInstant(name string) (time.Time, bool) {
-	t, err := time.Parse(time.RFC3339Nano, name)
+	t, err := time.Parse(time.RFC3339Nano, strings.ToUpper(name))
 	if err != nil {
 		return time.Time{}, false
 	}
@@ -158,7 +159,7 @@ func (n *atDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*g
 	if v.Link {
 		mode = syscall.S_IFLNK
 	}
-	return n.NewInode(ctx, &atFile{fsys: n.fsys, v: v}, gofs.StableAttr{Mode: mode, Ino: ino(kindAtFile, n.inst+"\x00"+n.bucket, key)}), 0
+	return n.NewInode(ctx, &atFile{fsys: n.fsys, v: v}, gofs.StableAttr{Mode: mode, Ino: atFileIno(n.inst, n.bucket, v)}), 0
 }
 
 func (n *atDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
@@ -189,7 +190,7 @@ func (n *atDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 			if v.Link {
 				mode = syscall.S_IFLNK
 			}
-			entries[name] = fuse.DirEntry{Name: name, Mode: mode, Ino: ino(kindAtFile, base, v.Key)}
+			entries[name] = fuse.DirEntry{Name: name, Mode: mode, Ino: atFileIno(n.inst, n.bucket, v)}
 		}
 		if !res.Truncated {
 			break
@@ -202,6 +203,14 @@ func (n *atDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return gofs.NewListDirStream(out), 0
+}
+
+// atFileIno is the inode number of version v in the at view of instant
+// inst. It names the version, not just the key: an instant in the future
+// may show another version of the key at a later lookup, and that is
+// another file.
+func atFileIno(inst, bucket string, v *meta.Version) uint64 {
+	return ino(kindAtFile, inst+"\x00"+bucket, v.Key+"\x00"+v.ID)
 }
 
 // atFile is a file or symlink of the tree at an instant: the version that

@@ -115,13 +115,14 @@
 //     is a protected version, EROFS otherwise; a rename from the main tree
 //     into the view is EXDEV (and mv's copy fallback gets EROFS).
 //   - .wormfs/at/<instant>/<bucket>/… is the tree as it was at an RFC 3339
-//     instant (fractional seconds and offsets allowed; anything else is
-//     ENOENT): for each key the newest version created at or before the
+//     instant (fractional seconds, offsets and lower-case t/z allowed;
+//     anything else, a space for the T included, is ENOENT): for each key the newest version created at or before the
 //     instant (Version.Created, compliance time), unless it is a delete
 //     marker (Store.GetAsOf, Store.ListAsOf), with the attributes those
 //     versions have now. Buckets created after the instant are absent;
 //     versions permanently deleted since are gone from history. An
-//     instant in the future is answered as of each lookup.
+//     instant in the future follows the tree (within the entry timeout)
+//     until it is reached: a file's inode names its version.
 //   - .wormfs/audit is the audit log, one JSON record a line as `wormfs
 //     audit` prints it; each open reads the log as it is then (direct I/O,
 //     so the growing file is never cut at an old size). The daemon keeps

@@ -336,6 +336,22 @@ func TestHistoryAtView(t *testing.T) {
 	if target, err := os.Readlink(filepath.Join(ro, "docs", "link")); err != nil || target != "../README" {
 		t.Fatalf("symlink at t: %q, %v", target, err)
 	}
+	// Lower-case t and z, as RFC 3339 allows.
+	lower := e.p(".wormfs", "at", strings.ToLower(at.Format(time.RFC3339Nano)), "tree", "README")
+	if got, err := os.ReadFile(lower); err != nil || string(got) != "readme v1\n" {
+		t.Fatalf("README at the lower-case instant: %q, %v", got, err)
+	}
+	// An instant in the future follows the tree until it is reached
+	// (within the entry timeout).
+	future := e.p(".wormfs", "at", time.Now().UTC().Add(time.Hour).Format(time.RFC3339), "tree", "README")
+	if got, err := os.ReadFile(future); err != nil || string(got) != "readme v2\n" {
+		t.Fatalf("README an hour ahead: %q, %v", got, err)
+	}
+	e.mustSh("printf 'readme v3\n' > tree/README")
+	mWaitFor(t, "the future instant to show the new version", 3*time.Second, func() bool {
+		got, _ := os.ReadFile(future)
+		return string(got) == "readme v3\n"
+	})
 }
 
 // TestHistoryBucketMode: with --bucket the views keep the bucket name in
