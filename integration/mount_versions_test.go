@@ -422,6 +422,35 @@ func TestMountDirectories(t *testing.T) {
 	if err := os.WriteFile(b+"/"+ok, []byte("x"), 0o644); err != nil {
 		t.Fatalf("255-byte name: %v", err)
 	}
+	// Keys are UTF-8: other bytes are refused and reach nothing.
+	for _, op := range []func() error{
+		func() error { return os.WriteFile(b+"/bad\xff", nil, 0o644) },
+		func() error { return os.Mkdir(b+"/bad\xfe", 0o755) },
+		func() error { return os.Symlink("t", b+"/bad\xfd") },
+	} {
+		if err := op(); mErrno(err) != syscall.EINVAL {
+			t.Errorf("non-UTF-8 name: %v, want EINVAL", err)
+		}
+	}
+	// A key longer than 1024 bytes in all.
+	deep := b
+	for i := 0; i < 5; i++ {
+		deep += "/" + strings.Repeat(string(rune('a'+i)), 200)
+		if err := os.Mkdir(deep, 0o755); err != nil && mErrno(err) != syscall.ENAMETOOLONG {
+			t.Fatalf("mkdir %d: %v", i, err)
+		}
+	}
+	// deep is a 1005-byte key prefix: a 30-byte name makes 1036 bytes.
+	if err := os.WriteFile(deep+"/"+strings.Repeat("z", 30), nil, 0o644); mErrno(err) != syscall.ENAMETOOLONG {
+		t.Fatalf("a key over 1024 bytes: %v, want ENAMETOOLONG", err)
+	}
+	if err := os.WriteFile(deep+"/"+strings.Repeat("z", 10), []byte("ok"), 0o644); err != nil {
+		t.Fatalf("a key of 1016 bytes: %v", err)
+	}
+	res, _ := e.store.List("dirs", meta.ListOptions{Prefix: "bad"})
+	if len(res.Objects)+len(res.Prefixes) != 0 {
+		t.Errorf("refused names reached the store: %v %v", res.Objects, res.Prefixes)
+	}
 }
 
 // TestMountInodesStable: inode numbers are the same across lookups and
