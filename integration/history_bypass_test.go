@@ -275,3 +275,71 @@ func TestHistoryAudit(t *testing.T) {
 		t.Fatalf("audit --data after stop (exit %d): %s", code, out)
 	}
 }
+
+// TestHistoryOldVersionLocks: a version in the versions view has its own
+// lock attributes: locking an old version leaves the current one alone,
+// the lock refuses its removal until it is lifted; and a version's owner
+// may remove their own unprotected version, nobody else's.
+func TestHistoryOldVersionLocks(t *testing.T) {
+	e := testHistory(t, nil, withBypass)
+	e.mkbucket("own")
+	e.mustSh("echo old > own/f && echo new > own/f")
+	ids := e.ids("own", "f")
+	oldP := e.vp("own", "f", ids[1])
+	if err := syscall.Setxattr(oldP, "user.s3.legalhold", []byte("ON"), 0); err != nil {
+		t.Fatalf("legal hold on the old version: %v", err)
+	}
+	if err := syscall.Setxattr(oldP, "user.s3.retention", []byte("GOVERNANCE +1d"), 0); err != nil {
+		t.Fatalf("retention on the old version: %v", err)
+	}
+	if v, _ := e.store.Get("own", "f", ids[1]); !v.LegalHold || v.RetMode != "GOVERNANCE" {
+		t.Fatalf("old version's lock: %+v", v)
+	}
+	if v, _ := e.store.Get("own", "f", ""); v.ID != ids[0] || v.HoldSet || v.RetMode != "" {
+		t.Fatalf("the current version changed: %+v", v)
+	}
+	if _, err := getx(e.p("own", "f"), "user.s3.legalhold"); !errnoIs(err, syscall.ENODATA) {
+		t.Fatalf("main tree shows the old version's hold: %v", err)
+	}
+	if s, _ := getx(oldP, "user.s3.lockstatus"); !strings.Contains(s, "legal hold ON") || !strings.Contains(s, "GOVERNANCE") {
+		t.Fatalf("lockstatus of the old version: %q", s)
+	}
+	if err := os.Remove(oldP); !errnoIs(err, syscall.EPERM) { // a bypass never lifts a hold
+		t.Fatalf("rm of a held version: %v", err)
+	}
+	if err := syscall.Removexattr(oldP, "user.s3.legalhold"); err != nil {
+		t.Fatalf("lift the hold: %v", err)
+	}
+	if err := os.Remove(oldP); err != nil { // root: the unlink is the governance bypass
+		t.Fatalf("rm after the hold is lifted: %v", err)
+	}
+	if got := e.ids("own", "f"); len(got) != 1 || got[0] != ids[0] {
+		t.Fatalf("after rm: %v", got)
+	}
+
+	// Owners: nobody owns g's versions, not h's.
+	e.mustSh("echo g1 > own/g && echo g2 > own/g && chown 65534 own/g && echo h1 > own/h && echo h2 > own/h")
+	gids, hids := e.ids("own", "g"), e.ids("own", "h")
+	if err := os.Chown(e.vp("own", "g", gids[1]), nobody, -1); !errnoIs(err, syscall.EROFS) {
+		t.Fatalf("chown in the view: %v", err)
+	}
+	// chown changed the current version in place; the old one is root's.
+	if out, err := e.runAs(nobody, nobody, nil, "rm", "-f", e.vp("own", "g", gids[1])); !toolErrno(out, err, syscall.EPERM) {
+		t.Fatalf("nobody removing root's old version of g: %v %s", err, out)
+	}
+	if out, err := e.runAs(nobody, nobody, nil, "rm", "-f", e.vp("own", "g", gids[0])); err != nil {
+		t.Fatalf("nobody removing their own version: %v %s", err, out)
+	}
+	if out, err := e.runAs(nobody, nobody, nil, "rm", "-f", e.vp("own", "h", hids[0])); !toolErrno(out, err, syscall.EPERM) {
+		t.Fatalf("nobody removing root's version of h: %v %s", err, out)
+	}
+	if got := e.ids("own", "g"); len(got) != 1 || got[0] != gids[1] {
+		t.Fatalf("g after the owner's rm: %v", got)
+	}
+	if got := e.ids("own", "h"); len(got) != 2 {
+		t.Fatalf("h after refused rm: %v", got)
+	}
+	if b, err := os.ReadFile(e.p("own", "g")); err != nil || string(b) != "g1\n" {
+		t.Fatalf("main tree g after its current version was removed: %q, %v", b, err)
+	}
+}
