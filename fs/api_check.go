@@ -58,6 +58,7 @@ var (
 	_ = (gofs.NodeSetxattrer)((*viewsNode)(nil))
 	_ = (gofs.NodeRemovexattrer)((*viewsNode)(nil))
 	_ = (gofs.NodeListxattrer)((*viewsNode)(nil))
+	_ = (gofs.NodeStatfser)((*viewsNode)(nil))
 
 	_ = (gofs.NodeGetattrer)((*versionsRoot)(nil))
 	_ = (gofs.NodeLookuper)((*versionsRoot)(nil))
@@ -75,6 +76,7 @@ var (
 	_ = (gofs.NodeSetxattrer)((*versionsRoot)(nil))
 	_ = (gofs.NodeRemovexattrer)((*versionsRoot)(nil))
 	_ = (gofs.NodeListxattrer)((*versionsRoot)(nil))
+	_ = (gofs.NodeStatfser)((*versionsRoot)(nil))
 
 	_ = (gofs.NodeGetattrer)((*versionsDir)(nil))
 	_ = (gofs.NodeLookuper)((*versionsDir)(nil))
@@ -92,6 +94,7 @@ var (
 	_ = (gofs.NodeSetxattrer)((*versionsDir)(nil))
 	_ = (gofs.NodeRemovexattrer)((*versionsDir)(nil))
 	_ = (gofs.NodeListxattrer)((*versionsDir)(nil))
+	_ = (gofs.NodeStatfser)((*versionsDir)(nil))
 
 	_ = (gofs.NodeGetattrer)((*atRoot)(nil))
 	_ = (gofs.NodeLookuper)((*atRoot)(nil))
@@ -109,6 +112,7 @@ var (
 	_ = (gofs.NodeSetxattrer)((*atRoot)(nil))
 	_ = (gofs.NodeRemovexattrer)((*atRoot)(nil))
 	_ = (gofs.NodeListxattrer)((*atRoot)(nil))
+	_ = (gofs.NodeStatfser)((*atRoot)(nil))
 
 	_ = (gofs.NodeGetattrer)((*atInstant)(nil))
 	_ = (gofs.NodeLookuper)((*atInstant)(nil))
@@ -126,6 +130,7 @@ var (
 	_ = (gofs.NodeSetxattrer)((*atInstant)(nil))
 	_ = (gofs.NodeRemovexattrer)((*atInstant)(nil))
 	_ = (gofs.NodeListxattrer)((*atInstant)(nil))
+	_ = (gofs.NodeStatfser)((*atInstant)(nil))
 
 	_ = (gofs.NodeGetattrer)((*atDir)(nil))
 	_ = (gofs.NodeLookuper)((*atDir)(nil))
@@ -143,6 +148,7 @@ var (
 	_ = (gofs.NodeSetxattrer)((*atDir)(nil))
 	_ = (gofs.NodeRemovexattrer)((*atDir)(nil))
 	_ = (gofs.NodeListxattrer)((*atDir)(nil))
+	_ = (gofs.NodeStatfser)((*atDir)(nil))
 
 	_ = (gofs.NodeGetattrer)((*versionFile)(nil))
 	_ = (gofs.NodeSetattrer)((*versionFile)(nil))
@@ -153,6 +159,7 @@ var (
 	_ = (gofs.NodeSetxattrer)((*versionFile)(nil))
 	_ = (gofs.NodeRemovexattrer)((*versionFile)(nil))
 	_ = (gofs.NodeListxattrer)((*versionFile)(nil))
+	_ = (gofs.NodeStatfser)((*versionFile)(nil))
 
 	_ = (gofs.NodeGetattrer)((*atFile)(nil))
 	_ = (gofs.NodeSetattrer)((*atFile)(nil))
@@ -163,6 +170,7 @@ var (
 	_ = (gofs.NodeSetxattrer)((*atFile)(nil))
 	_ = (gofs.NodeRemovexattrer)((*atFile)(nil))
 	_ = (gofs.NodeListxattrer)((*atFile)(nil))
+	_ = (gofs.NodeStatfser)((*atFile)(nil))
 	_ = (gofs.NodeReadlinker)((*atFile)(nil))
 
 	_ = (gofs.NodeGetattrer)((*auditFile)(nil))
@@ -174,4 +182,5 @@ var (
 	_ = (gofs.NodeSetxattrer)((*auditFile)(nil))
 	_ = (gofs.NodeRemovexattrer)((*auditFile)(nil))
 	_ = (gofs.NodeListxattrer)((*auditFile)(nil))
+	_ = (gofs.NodeStatfser)((*auditFile)(nil))
 )

@@ -172,6 +172,40 @@ func (f *wormFS) invalidateMain(root *gofs.Inode, bucket, key string) {
 	}
 }
 
+// statfs answers statfs(2) anywhere in the views as at the mount root
+// (the file system that holds the data directory).
+func (f *wormFS) statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return (&dirNode{fsys: f}).Statfs(ctx, out)
+}
+
+func (n *viewsNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fsys.statfs(ctx, out)
+}
+func (n *versionsRoot) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fsys.statfs(ctx, out)
+}
+func (n *versionsDir) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fsys.statfs(ctx, out)
+}
+func (n *versionFile) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fsys.statfs(ctx, out)
+}
+func (n *atRoot) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fsys.statfs(ctx, out)
+}
+func (n *atInstant) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fsys.statfs(ctx, out)
+}
+func (n *atDir) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fsys.statfs(ctx, out)
+}
+func (n *atFile) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fsys.statfs(ctx, out)
+}
+func (n *auditFile) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fsys.statfs(ctx, out)
+}
+
 // roDir answers every change of a view directory with EROFS (SPEC §5: the
 // views are read-only, but for the permanent delete of a version).
 type roDir struct{}

@@ -205,6 +205,12 @@ func TestHistoryNotListed(t *testing.T) {
 	if got := viewNames(t, e.p(".wormfs")); !slices.Equal(got, []string{"at", "audit", "versions"}) {
 		t.Fatalf(".wormfs lists %v", got)
 	}
+	for _, p := range []string{e.p(".wormfs"), e.vp("walk", "a"), e.p(".wormfs", "audit"), e.p(".wormfs", "at", time.Now().UTC().Add(time.Second).Format(time.RFC3339), "walk", "a")} {
+		var sf, root syscall.Statfs_t
+		if err := syscall.Statfs(p, &sf); err != nil || syscall.Statfs(e.dir, &root) != nil || sf.Namelen != 255 || sf.Blocks != root.Blocks {
+			t.Fatalf("statfs %s: %+v, %v (root %+v)", p, sf, err, root)
+		}
+	}
 	for _, name := range []string{".wormfsx", ".wormfs2", ".wormfs.bak"} {
 		if _, err := os.Stat(e.p(name)); !errnoIs(err, syscall.ENOENT) {
 			t.Fatalf("stat %s: %v", name, err)
