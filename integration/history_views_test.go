@@ -468,3 +468,24 @@ func TestHistoryViewHostile(t *testing.T) {
 	}
 	assertUnchanged(t, e.store, before)
 }
+
+// TestHistoryShadowedObject: an object a shadowed by keys under a/ (made
+// over S3) stays reachable in the versions view, next to a/'s keys.
+func TestHistoryShadowedObject(t *testing.T) {
+	e := testHistory(t, nil)
+	e.s3.lockBucket(t, "shadow")
+	id := e.s3.put(t, "shadow", "a", "the object a\n")
+	e.s3.put(t, "shadow", "a/b", "under a\n")
+	if st, err := os.Stat(e.p("shadow", "a")); err != nil || !st.IsDir() {
+		t.Fatalf("main tree a: %v %v (the directory shadows the object)", st, err)
+	}
+	if got := viewNames(t, e.vp("shadow", "a")); !slices.Equal(got, []string{id, "b"}) {
+		t.Fatalf("versions view of a lists %v, want [%s b]", got, id)
+	}
+	if b, err := os.ReadFile(e.vp("shadow", "a", id)); err != nil || string(b) != "the object a\n" {
+		t.Fatalf("shadowed object through the view: %q, %v", b, err)
+	}
+	if got := viewNames(t, e.vp("shadow", "a/b")); len(got) != 1 {
+		t.Fatalf("versions view of a/b lists %v", got)
+	}
+}
