@@ -672,7 +672,7 @@ func TestChunkSDKPutObject(t *testing.T) {
 				in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(s[:]))
 			}
 			out, err := sdkClient(t, srv, testWriterAK, testWriterSK, nil).PutObject(context.Background(), in)
-			got := <-seen
+			got := recvCaptured(t, seen)
 			if err != nil {
 				t.Fatalf("PutObject: %v (server saw %v)", err, got.err)
 			}
@@ -740,7 +740,7 @@ func TestChunkSDKRejects(t *testing.T) {
 			}
 			_, err := sdkClient(t, srv, testRootAK, c.sk, c.rt).PutObject(context.Background(), &awss3.PutObjectInput{
 				Bucket: aws.String("bucket"), Key: aws.String("k"), Body: bytes.NewReader(data), ChecksumAlgorithm: c.alg})
-			got := <-seen
+			got := recvCaptured(t, seen)
 			checkAPIError(t, got.err, c.want, "")
 			var ae smithy.APIError
 			if !errors.As(err, &ae) || ae.ErrorCode() != c.wantCode {
