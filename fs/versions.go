@@ -140,12 +140,13 @@ func (n *versionsDir) version(id string) (*meta.Version, syscall.Errno) {
 // hasHistory reports whether key has a version or delete marker, or keys
 // under key + "/" do.
 func (n *versionsDir) hasHistory(key string) (bool, syscall.Errno) {
-	vs, err := n.fsys.store.Versions(n.bucket, key)
-	if err != nil {
-		return false, toErrno(err)
-	}
-	if len(vs) > 0 {
+	// The latest version or delete marker, without reading the others.
+	v, err := n.fsys.store.Get(n.bucket, key, "")
+	switch {
+	case err == nil, v != nil && errors.Is(err, meta.ErrNoSuchKey):
 		return true, 0
+	case !errors.Is(err, meta.ErrNoSuchKey) && !errors.Is(err, meta.ErrInvalidKey) && !errors.Is(err, meta.ErrKeyTooLong):
+		return false, toErrno(err)
 	}
 	res, err := n.fsys.store.ListVersions(n.bucket, meta.VersionListOptions{Prefix: key + "/", Max: 1})
 	if err != nil {
