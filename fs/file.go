@@ -301,22 +301,29 @@ func (n *fileNode) attrLocked(a *fuse.Attr) {
 // within the attribute timeout; when the content changed under pages the
 // kernel may cache, it is told to drop them.
 func (n *fileNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	n.mu.Lock()
-	changed := false
-	if !n.unlinked {
-		var err error
-		if changed, err = n.refreshLocked(); err != nil {
-			n.mu.Unlock()
-			return toErrno(err)
-		}
+	notify, err := n.getattr(&out.Attr)
+	if err != nil {
+		return toErrno(err)
 	}
-	notify := changed && n.seen
-	n.attrLocked(&out.Attr)
-	n.mu.Unlock()
 	if notify {
 		go n.NotifyContent(0, 0) // never while holding our locks, never inline
 	}
 	return 0
+}
+
+// getattr refreshes the node and fills a; notify says the content changed
+// under pages the kernel may cache.
+func (n *fileNode) getattr(a *fuse.Attr) (notify bool, err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	changed := false
+	if !n.unlinked {
+		if changed, err = n.refreshLocked(); err != nil {
+			return false, err
+		}
+	}
+	n.attrLocked(a)
+	return changed && n.seen, nil
 }
 
 // open makes a handle. A handle that may write (or truncates, or is the
@@ -369,43 +376,50 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uin
 // the current version otherwise.
 func (n *fileNode) Read(ctx context.Context, f gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	for try := 0; ; try++ {
-		n.mu.Lock()
-		n.seen = true
-		if n.w != nil && (n.unpublishedLocked() || n.unlinked) {
-			nr, err := n.w.ReadAt(dest, off)
-			n.mu.Unlock()
-			if err != nil && !errors.Is(err, io.EOF) {
-				return nil, toErrno(err)
-			}
-			return fuse.ReadResultData(dest[:nr]), 0
+		nr, rd, err := n.readSource(dest, off)
+		if err == nil && rd != nil {
+			nr, err = rd.ReadAt(dest, off) // outside the lock: a Reader is immutable
 		}
-		if n.cur == nil {
-			n.mu.Unlock()
-			return fuse.ReadResultData(nil), 0
-		}
-		rd := n.rd
-		if rd == nil {
-			var err error
-			if rd, err = n.fsys.store.NewReader(n.cur); err != nil {
-				n.mu.Unlock()
-				return nil, toErrno(err)
-			}
-			n.rd = rd
-		}
-		n.mu.Unlock()
-		nr, err := rd.ReadAt(dest, off)
 		if err != nil && !errors.Is(err, io.EOF) {
 			if errors.Is(err, meta.ErrStale) && try == 0 {
-				n.mu.Lock()
-				n.rd = nil
-				n.refreshLocked()
-				n.mu.Unlock()
+				n.dropReader()
 				continue // the version was permanently deleted; read the current one
 			}
 			return nil, toErrno(err)
 		}
 		return fuse.ReadResultData(dest[:nr]), 0
 	}
+}
+
+// readSource reads from the writer when it holds content no version has
+// (nr bytes into dest), or returns the reader of the current version.
+func (n *fileNode) readSource(dest []byte, off int64) (int, *meta.Reader, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.seen = true
+	if n.w != nil && (n.unpublishedLocked() || n.unlinked) {
+		nr, err := n.w.ReadAt(dest, off)
+		return nr, nil, err
+	}
+	if n.cur == nil {
+		return 0, nil, nil
+	}
+	if n.rd == nil {
+		rd, err := n.fsys.store.NewReader(n.cur)
+		if err != nil {
+			return 0, nil, err
+		}
+		n.rd = rd
+	}
+	return 0, n.rd, nil
+}
+
+// dropReader forgets the reader and rereads the current version.
+func (n *fileNode) dropReader() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.rd = nil
+	n.refreshLocked()
 }
 
 // Write stages data into the shared writer (copy-on-write from the current
