@@ -467,4 +467,3 @@ func TestSDKVirtualHostStyle(t *testing.T) {
 		t.Fatalf("object not in bucket vhost: %v", err)
 	}
 }
-

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -304,11 +305,14 @@ func (q *request) completeMultipartUpload() error {
 // location is the URL of the request's object, for
 // CompleteMultipartUploadResult.
 func (q *request) location() string {
-	scheme := "http"
+	u := url.URL{Scheme: "http", Host: q.r.Host, Path: "/" + q.bucket + "/" + q.key}
 	if q.r.TLS != nil {
-		scheme = "https"
+		u.Scheme = "https"
 	}
-	return scheme + "://" + q.r.Host + "/" + q.bucket + "/" + q.key
+	if hostBucket(q.r.Host) != "" {
+		u.Path = "/" + q.key
+	}
+	return u.String()
 }
 
 // abortMultipartUpload is AbortMultipartUpload.
