@@ -186,35 +186,58 @@ declare -A ROOT=([lo]=$LO_MNT [wf]=$WF_MNT/bench)
 
 meta_ops() { awk -v p="$2" '$1 == p { print $4 }' "$1"; }
 
+# Daemon CPU (user+system) in ms from /proc/PID/stat; CPU[test,fs,round]
+# is the daemon's CPU per unit of work: ms per MiB, µs per 4 KiB read,
+# µs per metadata operation.
+cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
+declare -A CPU
+pid_of() { if [ "$1" = lo ]; then echo "$LO_PID"; else echo "$WF_PID"; fi; }
+
+# fio_round TEST FS R JOB RW VALUE_KIND CPU_DIVISOR FIO_ARGS...
+fio_round() {
+	local t=$1 fs=$2 r=$3 job=$4 rw=$5 kind=$6 div=$7 pid c0 c1
+	shift 7
+	pid=$(pid_of "$fs")
+	c0=$(cpu_ms "$pid")
+	fio_run "$job" "${ROOT[$fs]}/seq-$r.dat" "$rw" "$@"
+	c1=$(cpu_ms "$pid")
+	if [ "$kind" = iops ]; then
+		V[$t,$fs,$r]=$(fio_iops "$job")
+		div=$(jq '.jobs[0].read.total_ios' "$RES/$job.json")
+		CPU[$t,$fs,$r]=$(awk -v c=$((c1 - c0)) -v n="$div" 'BEGIN { printf "%.1f", (n > 0) ? c * 1000 / n : 0 }')
+	else
+		V[$t,$fs,$r]=$(fio_bw "$job" "$kind")
+		CPU[$t,$fs,$r]=$(awk -v c=$((c1 - c0)) -v n="$div" 'BEGIN { printf "%.2f", c / n }')
+	fi
+}
+
 round() { # round R
 	local r=$1 order=(lo wf) fs p
 	[ $((r % 2)) -eq 1 ] || order=(wf lo)
 	say "round $r of $ROUNDS (${order[0]} first): sequential write ${SIZE_MB} MiB, 1 MiB blocks, end_fsync"
 	drop_caches
 	for fs in "${order[@]}"; do
-		fio_run "$fs-write-$r" "${ROOT[$fs]}/seq-$r.dat" write --bs=1M --end_fsync=1
-		V[seq write,$fs,$r]=$(fio_bw "$fs-write-$r" write)
+		fio_round "seq write" "$fs" "$r" "$fs-write-$r" write write "$SIZE_MB" --bs=1M --end_fsync=1
 	done
 	say "round $r: sequential read, 1 MiB blocks, after remount and drop_caches"
 	remount
 	for fs in "${order[@]}"; do
 		drop_caches
-		fio_run "$fs-read-$r" "${ROOT[$fs]}/seq-$r.dat" read --bs=1M
-		V[seq read,$fs,$r]=$(fio_bw "$fs-read-$r" read)
+		fio_round "seq read" "$fs" "$r" "$fs-read-$r" read read "$SIZE_MB" --bs=1M
 	done
 	say "round $r: random read 4 KiB for ${RAND_SECS} s, after remount and drop_caches"
 	remount
 	for fs in "${order[@]}"; do
 		drop_caches
-		fio_run "$fs-randread-$r" "${ROOT[$fs]}/seq-$r.dat" randread --bs=4k --time_based --runtime="$RAND_SECS"
-		V[rand read 4k,$fs,$r]=$(fio_iops "$fs-randread-$r")
+		fio_round "rand read 4k" "$fs" "$r" "$fs-randread-$r" randread iops 0 --bs=4k --time_based --runtime="$RAND_SECS"
 	done
 	say "round $r: create / stat / readdir / unlink of $NFILES files in one directory"
 	for fs in "${order[@]}"; do
-		"$BIN/metaops" -dir "${ROOT[$fs]}/meta-$r" -n "$NFILES" >"$RES/$fs-meta-$r.txt" ||
+		"$BIN/metaops" -dir "${ROOT[$fs]}/meta-$r" -n "$NFILES" -pid "$(pid_of "$fs")" >"$RES/$fs-meta-$r.txt" ||
 			die "metaops on $fs failed"
 		for p in create stat readdir unlink; do
 			V[$p,$fs,$r]=$(meta_ops "$RES/$fs-meta-$r.txt" $p)
+			CPU[$p,$fs,$r]=$(awk -v p="$p" '$1 == p { print $5 }' "$RES/$fs-meta-$r.txt")
 		done
 	done
 }
@@ -225,15 +248,20 @@ median() { # median FORMAT VALUES...: the middle value (mean of the two middle o
 	shift
 	printf '%s\n' "$@" | sort -g | awk -v f="$f" '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf f, m}'
 }
-declare -A LO WF
+declare -A LO WF LOC WFC
 for t in "${TESTS[@]}"; do
-	lo=() wf=()
-	for r in $(seq "$ROUNDS"); do lo+=("${V[$t,lo,$r]}"); wf+=("${V[$t,wf,$r]}"); done
+	lo=() wf=() loc=() wfc=()
+	for r in $(seq "$ROUNDS"); do
+		lo+=("${V[$t,lo,$r]}") wf+=("${V[$t,wf,$r]}") loc+=("${CPU[$t,lo,$r]}") wfc+=("${CPU[$t,wf,$r]}")
+	done
 	f=%.0f
 	[ "${UNIT[$t]}" != MiB/s ] || f=%.1f
 	LO[$t]=$(median $f "${lo[@]}")
 	WF[$t]=$(median $f "${wf[@]}")
+	LOC[$t]=$(median %.2f "${loc[@]}")
+	WFC[$t]=$(median %.2f "${wfc[@]}")
 done
+declare -A CPU_UNIT=([seq write]="ms/MiB" [seq read]="ms/MiB" [rand read 4k]="us/read" [create]="us/op" [stat]="us/op" [readdir]="us/entry" [unlink]="us/op")
 wf_hwm_main=$(awk '/^VmHWM/ {print $2}' "/proc/$WF_PID/status")
 stop_lo
 stop_wf
@@ -293,6 +321,10 @@ fi
 		printf '%-14s %14s %14s %7s %9s %s\n' "$t" "${LO[$t]} ${UNIT[$t]}" "${WF[$t]} ${UNIT[$t]}" "$ratio" "$tgt" "$verdict"
 	done
 	[ -z "$peak_line" ] || echo "$peak_line"
+	echo "daemon CPU (user+system) per unit of work, median (loopback / wormfs):"
+	for t in "${TESTS[@]}"; do
+		printf '  %-14s %8s / %-8s %s\n' "$t" "${LOC[$t]}" "${WFC[$t]}" "${CPU_UNIT[$t]}"
+	done
 	if [ "$ROUNDS" -gt 1 ]; then
 		echo "per round (loopback / wormfs):"
 		for t in "${TESTS[@]}"; do

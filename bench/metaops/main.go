@@ -6,7 +6,9 @@
 // and attribute timeouts of both mounts under test) so that stat and unlink
 // go to the file system and are not answered from the kernel's caches.
 //
-// Output, one line per phase: "PHASE OPS SECONDS OPS_PER_SECOND".
+// Output, one line per phase: "PHASE OPS SECONDS OPS_PER_SECOND", and with
+// -pid the file system daemon's CPU time (user+system, from /proc/PID/stat)
+// per operation in microseconds as a fifth field.
 // Readdir lists the directory -passes times; its OPS count entries.
 package main
 
@@ -15,26 +17,59 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
+
+// clockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat
+// (100 on every Linux architecture Go supports).
+const clockTick = 100
+
+// cpuTime returns the user+system CPU time of pid.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')') // the command name may hold spaces
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	var ticks int64
+	for _, x := range f[11:13] { // utime, stime (fields 14 and 15)
+		n, err := strconv.ParseInt(x, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTick, nil
+}
 
 func main() {
 	dir := flag.String("dir", "", "directory to create (must not exist; its parent must)")
 	n := flag.Int("n", 10000, "number of files")
 	passes := flag.Int("passes", 5, "readdir passes")
 	settle := flag.Duration("settle", 2*time.Second, "pause between phases (> the mount's attribute timeout)")
+	pid := flag.Int("pid", 0, "file system daemon whose CPU time per operation to report (0: none)")
 	flag.Parse()
 	if *dir == "" || *n <= 0 || *passes <= 0 {
 		fmt.Fprintln(os.Stderr, "usage: metaops -dir DIR [-n N] [-passes P] [-settle D]")
 		os.Exit(2)
 	}
-	if err := run(*dir, *n, *passes, *settle); err != nil {
+	if err := run(*dir, *n, *passes, *settle, *pid); err != nil {
 		fmt.Fprintln(os.Stderr, "metaops:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, n, passes int, settle time.Duration) error {
+func run(dir string, n, passes int, settle time.Duration, pid int) error {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return err
 	}
@@ -44,12 +79,27 @@ func run(dir string, n, passes int, settle time.Duration) error {
 	}
 	phase := func(name string, ops int, f func() error) error {
 		time.Sleep(settle)
+		var cpu0 time.Duration
+		if pid > 0 {
+			var err error
+			if cpu0, err = cpuTime(pid); err != nil {
+				return err
+			}
+		}
 		start := time.Now()
 		if err := f(); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		d := time.Since(start).Seconds()
-		fmt.Printf("%s %d %.3f %.0f\n", name, ops, d, float64(ops)/d)
+		fmt.Printf("%s %d %.3f %.0f", name, ops, d, float64(ops)/d)
+		if pid > 0 {
+			cpu1, err := cpuTime(pid)
+			if err != nil {
+				return err
+			}
+			fmt.Printf(" %.1f", float64((cpu1-cpu0).Microseconds())/float64(ops))
+		}
+		fmt.Println()
 		return nil
 	}
 	if err := phase("create", n, func() error {
