@@ -148,7 +148,10 @@ func TestAsOfModel(t *testing.T) {
 			}
 			model[k] = append(model[k][:j:j], model[k][j+1:]...)
 		}
-		instants = append(instants, s.Now(), s.Now().Add(-500*time.Millisecond))
+		instants = append(instants, s.Now())
+		if i%4 == 0 {
+			instants = append(instants, s.Now().Add(-500*time.Millisecond)) // between two commits
+		}
 	}
 	instants = append(instants, clk.base.Add(-time.Hour)) // before everything
 	for _, at := range instants {
@@ -165,7 +168,7 @@ func TestAsOfModel(t *testing.T) {
 		}
 		for _, c := range []struct{ prefix, delim string }{{"", ""}, {"", "/"}, {"a/", "/"}, {"a", "/"}, {"x/", ""}, {"a/c/", "/"}} {
 			wantObjs, wantPrefixes := expectList(cur, c.prefix, c.delim)
-			for _, max := range []int{1, 2, 3, 1000} {
+			for _, max := range []int{1, 3, 1000} {
 				objs, prefixes, ids := listAllAsOf(t, s, at, c.prefix, c.delim, max)
 				if strings.Join(objs, ",") != strings.Join(wantObjs, ",") || strings.Join(prefixes, ",") != strings.Join(wantPrefixes, ",") {
 					t.Fatalf("ListAsOf(%v, prefix %q, delim %q, max %d) = %v %v; want %v %v", at, c.prefix, c.delim, max, objs, prefixes, wantObjs, wantPrefixes)
