@@ -799,6 +799,44 @@ func TestSeedsAWSS3CopyAndSync(t *testing.T) {
 		}
 	})
 
+	t.Run("cp into a bucket with default retention, rm makes a marker", func(t *testing.T) {
+		// The Yandex guide: with a default lock every upload must carry an
+		// integrity header; the CLI's defaults must satisfy that, for a
+		// single PUT and for a multipart upload.
+		run(t, "aws s3api create-bucket --bucket cli-locked --object-lock-enabled-for-bucket")
+		run(t, `aws s3api put-object-lock-configuration --bucket cli-locked --object-lock-configuration '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}'`)
+		if err := os.WriteFile(filepath.Join(cli.dir, "small.txt"), []byte("small locked file\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mid := randBytes(t, 20<<20)
+		if err := os.WriteFile(filepath.Join(cli.dir, "mid.bin"), mid, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run(t, "aws s3 cp small.txt s3://cli-locked/small.txt")
+		run(t, "aws s3 cp mid.bin s3://cli-locked/mid.bin")
+		for _, k := range []string{"small.txt", "mid.bin"} {
+			v, err := e.Store.Get("cli-locked", k, "")
+			if err != nil {
+				t.Fatalf("store %s: %v", k, err)
+			}
+			if v.RetMode != "GOVERNANCE" || v.RetUntil.Sub(v.Created.AddDate(0, 0, 1)).Abs() > time.Hour {
+				t.Errorf("%s lock = %s until %s, want the default GOVERNANCE 1 day", k, v.RetMode, v.RetUntil)
+			}
+		}
+		if v, _ := e.Store.Get("cli-locked", "mid.bin", ""); v == nil || !strings.HasSuffix(v.ETag, "-3") {
+			t.Errorf("mid.bin = %+v, want a 3-part upload", v)
+		}
+		run(t, "aws s3 rm s3://cli-locked/small.txt")
+		vs, err := e.Store.Versions("cli-locked", "small.txt")
+		if err != nil || len(vs) != 2 || !vs[0].DeleteMarker {
+			t.Errorf("after aws s3 rm: versions %+v (%v), want [marker, the locked version]", vs, err)
+		}
+		out := run(t, "aws s3 ls s3://cli-locked/")
+		if strings.Contains(out, "small.txt") || !strings.Contains(out, "mid.bin") {
+			t.Errorf("aws s3 ls after rm:\n%s", out)
+		}
+	})
+
 	t.Run("sync a tree up and back down", func(t *testing.T) {
 		up := filepath.Join(cli.dir, "tree")
 		files := map[string]string{

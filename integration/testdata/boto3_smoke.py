@@ -102,6 +102,17 @@ def main():
     s3.download_fileobj(bucket, "big/twelve.bin", out)
     check(hashlib.sha256(out.getvalue()).digest() == hashlib.sha256(data).digest(), "download_fileobj round-trips")
 
+    # A bucket default: every new upload is locked (and boto3's defaults
+    # carry the integrity header that a locked upload needs).
+    s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    cfg = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    check(cfg["Rule"]["DefaultRetention"] == {"Mode": "GOVERNANCE", "Days": 1}, "default retention set: %s" % cfg)
+    s3.put_object(Bucket=bucket, Key="docs/defaulted.txt", Body=b"locked by default")
+    head = s3.head_object(Bucket=bucket, Key="docs/defaulted.txt")
+    check(head.get("ObjectLockMode") == "GOVERNANCE", "a new upload gets the default: %s" % head.get("ObjectLockMode"))
+    s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+
     s3.delete_object(Bucket=bucket, Key="docs/hello.txt", VersionId=v1, BypassGovernanceRetention=True)
     code, status = error_of(s3.head_object, Bucket=bucket, Key="docs/hello.txt", VersionId=v1)
     check(status in (404, 400), "root with bypass deleted the GOVERNANCE version (head: %s %s)" % (code, status))
