@@ -17,6 +17,9 @@ import (
 // reclaim, no clock, no background work): for fsck and for reading the
 // audit log. Only read methods may be used on it.
 func OpenReadOnly(dir string) (*Store, error) {
+	if empty, err := emptyValueLogs(dir); err == nil && len(empty) > 0 {
+		return nil, fmt.Errorf("%w: empty value-log file %s left by a crash; open the store read-write once (it removes it) before checking it", ErrCorrupt, empty[0])
+	}
 	opts := BadgerOptions(dir)
 	opts.ReadOnly = true
 	db, err := badger.Open(opts)

@@ -112,6 +112,9 @@ func Open(opts Options) (*Store, error) {
 	if logger == nil {
 		logger = log.New(os.Stderr, "wormfs: ", log.LstdFlags)
 	}
+	if err := removeEmptyValueLogs(opts.Dir, logger); err != nil {
+		return nil, err
+	}
 	bo := BadgerOptions(opts.Dir)
 	bo.SyncWrites = opts.SyncWrites
 	if opts.Badger != nil {

@@ -46,11 +46,22 @@ type Writer struct {
 	dirty  bool
 	err    error
 
-	// MD5 of the content [0, hashed), valid while hashOK.
-	h      hash.Hash
-	hashed int64
-	hashOK bool
+	// MD5 of the content [0, hashed), valid while hashOK. Chunks are
+	// hashed when they are staged, in order, by a chain of goroutines (one
+	// per chunk, each waiting for the previous one) so that hashing
+	// overlaps the Badger write of the next chunk; hashTail is closed when
+	// the last queued chunk is hashed and hashSlots bounds the chunks in
+	// flight. Only waitHash's caller touches h while nothing is queued.
+	h         hash.Hash
+	hashed    int64
+	hashOK    bool
+	hashTail  chan struct{}
+	hashSlots chan struct{}
 }
+
+// hashInFlight bounds the staged chunks a writer keeps in memory while
+// they wait to be hashed.
+const hashInFlight = 2
 
 // NewWriter starts a writer for bucket/key. base, when not nil, is the
 // version whose content the writer starts from (copy-on-write); otherwise
@@ -59,7 +70,8 @@ func (s *Store) NewWriter(bucket, key string, base *Version) (*Writer, error) {
 	if err := ValidKey(key); err != nil {
 		return nil, err
 	}
-	w := &Writer{s: s, bucket: bucket, key: key, bufs: map[int]*[]byte{}, staged: map[uint64]chunkRef{}, h: md5.New(), hashOK: true}
+	w := &Writer{s: s, bucket: bucket, key: key, bufs: map[int]*[]byte{}, staged: map[uint64]chunkRef{}, h: md5.New(), hashOK: true,
+		hashSlots: make(chan struct{}, hashInFlight)}
 	if base != nil && !base.DeleteMarker {
 		ext, err := s.extents(base.Seq)
 		if err != nil {
@@ -124,7 +136,9 @@ func (w *Writer) load(i int, needContent bool) (*[]byte, error) {
 	e := w.ext[i]
 	b := (*bp)[:e.n]
 	if e.id == 0 {
-		clear(b)
+		if needContent {
+			clear(b)
+		}
 	} else if needContent {
 		if err := w.s.readExtent(e, 0, b); err != nil {
 			bufPool.Put(bp)
@@ -180,9 +194,43 @@ func (w *Writer) stage(i int) error {
 	w.staged[id] = ref
 	w.ext[i] = extent{id: id, off: 0, n: uint32(len(b))}
 	delete(w.bufs, i)
+	// Hash the chunk now when it continues the hashed prefix; otherwise
+	// finishHash reads what is missing back at publish.
+	start, end := w.starts[i], w.starts[i]+int64(len(b))
+	if w.hashOK && start <= w.hashed && w.hashed < end {
+		w.queueHash(b[w.hashed-start:], bp)
+		w.hashed = end
+		return nil
+	}
 	*bp = (*bp)[:0]
 	bufPool.Put(bp)
 	return nil
+}
+
+// queueHash hashes p (part of the pooled buffer bp, which it returns to
+// the pool) after every chunk queued before it.
+func (w *Writer) queueHash(p []byte, bp *[]byte) {
+	w.hashSlots <- struct{}{}
+	prev, done, h, slots := w.hashTail, make(chan struct{}), w.h, w.hashSlots
+	w.hashTail = done
+	go func() {
+		if prev != nil {
+			<-prev
+		}
+		h.Write(p)
+		*bp = (*bp)[:0]
+		bufPool.Put(bp)
+		<-slots
+		close(done)
+	}()
+}
+
+// waitHash waits until every queued chunk is hashed.
+func (w *Writer) waitHash() {
+	if w.hashTail != nil {
+		<-w.hashTail
+		w.hashTail = nil
+	}
 }
 
 // WriteAt writes p at off, growing the content as needed (a gap reads as
@@ -197,7 +245,9 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	w.trackHash(p, off)
+	if off < w.hashed {
+		w.hashOK = false // rewrites hashed bytes: hash again at publish
+	}
 	end := off + int64(len(p))
 	if end > w.size {
 		if err := w.grow(end); err != nil {
@@ -224,20 +274,6 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 	}
 	w.dirty = true
 	return n, nil
-}
-
-func (w *Writer) trackHash(p []byte, off int64) {
-	if !w.hashOK {
-		return
-	}
-	switch {
-	case off == w.hashed:
-		w.h.Write(p)
-		w.hashed += int64(len(p))
-	case off < w.hashed:
-		w.hashOK = false // rewrites hashed bytes
-	}
-	// off > hashed: the gap is hashed from the content at publish.
 }
 
 // grow extends the content to size with zeros: the last extent, when it is
@@ -296,6 +332,7 @@ func (w *Writer) Truncate(size int64) error {
 	}
 	if size < w.hashed {
 		if size == 0 {
+			w.waitHash()
 			w.h.Reset()
 			w.hashed, w.hashOK = 0, true
 		} else {
@@ -389,6 +426,7 @@ func (w *Writer) flush() error {
 // the resumable hash state. A writer whose hash was invalidated by a
 // rewrite hashes the whole content again.
 func (w *Writer) finishHash() (string, []byte, error) {
+	w.waitHash()
 	if !w.hashOK || w.hashed > w.size {
 		w.h.Reset()
 		w.hashed, w.hashOK = 0, true
@@ -417,6 +455,7 @@ func (w *Writer) finishHash() (string, []byte, error) {
 // Abort discards every chunk staged and not yet published. The writer
 // cannot be used afterwards.
 func (w *Writer) Abort() error {
+	w.waitHash()
 	for i, bp := range w.bufs {
 		*bp = (*bp)[:0]
 		bufPool.Put(bp)
