@@ -620,3 +620,50 @@ func TestMountLargeDirectoryAndConcurrency(t *testing.T) {
 		t.Fatalf("log's latest version does not hold every line")
 	}
 }
+
+// TestMountUnversionedBuckets: in a bucket without versioning or with
+// versioning suspended (made over S3), the mount's overwrite and delete act
+// on the null version as S3 does; lock attributes are refused there.
+func TestMountUnversionedBuckets(t *testing.T) {
+	e := testMount(t)
+	if _, err := e.store.CreateBucket("plain", meta.BucketOptions{}, meta.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.CreateBucket("susp", meta.BucketOptions{Versioning: meta.VersioningEnabled}, meta.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustSh("echo keep > susp/k")
+	if err := e.store.SetVersioning("susp", meta.VersioningSuspended); err != nil {
+		t.Fatal(err)
+	}
+	e.mustSh("echo a > plain/f; echo b > plain/f; echo c > susp/k; echo d > susp/k")
+	if got := e.shape("plain", "f"); !mEqualShape(got, []string{"b\n"}) {
+		t.Errorf("unversioned overwrite: %q, want [b]", got)
+	}
+	vs := e.versions("susp", "k")
+	if len(vs) != 2 || vs[0].ID != meta.NullVersionID || string(e.content(vs[0])) != "d\n" || string(e.content(vs[1])) != "keep\n" {
+		t.Errorf("suspended overwrite: %d versions", len(vs))
+	}
+	e.mustSh("rm plain/f susp/k")
+	if vs := e.versions("plain", "f"); len(vs) != 0 {
+		t.Errorf("unversioned unlink left %d versions", len(vs))
+	}
+	vs = e.versions("susp", "k")
+	if len(vs) != 2 || !vs[0].DeleteMarker || vs[0].ID != meta.NullVersionID {
+		t.Errorf("suspended unlink: %d versions", len(vs))
+	}
+	e.mustSh("echo x > plain/g")
+	before := e.snapshot("plain", "g")
+	for _, c := range []struct{ path, attr, value string }{
+		{e.p("plain", "g"), "user.s3.retention", "GOVERNANCE +1d"},
+		{e.p("plain", "g"), "user.s3.legalhold", "ON"},
+		{e.p("plain"), "user.s3.retention", "GOVERNANCE 1d"},
+	} {
+		if err := syscall.Setxattr(c.path, c.attr, []byte(c.value), 0); mErrno(err) != syscall.EINVAL {
+			t.Errorf("%s on a bucket without Object Lock: %v, want EINVAL", c.attr, err)
+		}
+	}
+	if e.snapshot("plain", "g") != before {
+		t.Error("refused lock attributes changed the store")
+	}
+}
