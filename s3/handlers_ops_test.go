@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -465,5 +466,49 @@ func TestSDKVirtualHostStyle(t *testing.T) {
 	}
 	if _, err := e.store.Get("vhost", "a/b.txt", ""); err != nil {
 		t.Fatalf("object not in bucket vhost: %v", err)
+	}
+}
+
+// TestHandlersClientDisconnectPublishesNothing cuts a PUT off in the
+// middle: nothing is published and nothing staged stays behind.
+func TestHandlersClientDisconnectPublishesNothing(t *testing.T) {
+	e := newTestEnv(t)
+	e.do(t, "PUT", "/dis", nil).want(t, 200, "")
+	// A listener of its own, to know when the handler has returned.
+	done := make(chan struct{})
+	hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		e.srv.ServeHTTP(w, r)
+	}))
+	defer hs.Close()
+	req, err := http.NewRequest("PUT", hs.URL+"/dis/k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 16 << 20
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	if err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).SignHTTP(context.Background(),
+		aws.Credentials{AccessKeyID: testRootKey, SecretAccessKey: testRootSecret}, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(make([]byte, 9<<20))) // 9 of the 16 MiB announced: some chunks get staged
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(hs.URL, "https://"), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = req.Write(conn) // fails: the body is shorter than Content-Length
+	conn.Close()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the handler did not return after the client went away")
+	}
+	st, err := e.store.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, gerr := e.store.Get("dis", "k", "")
+	if st.StagedChunks != 0 || st.Chunks != 0 || gerr == nil {
+		t.Fatalf("after a cut-off PUT: stats %+v, get error %v", st, gerr)
 	}
 }

@@ -82,6 +82,32 @@ func userMeta(h http.Header) (map[string]string, error) {
 	return m, nil
 }
 
+// validMetaName reports whether a metadata name can be an HTTP header
+// name (an RFC 7230 token).
+func validMetaName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validMetaValue reports whether a metadata value can be sent as a header
+// value (no control characters but tab).
+func validMetaValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // notStored are request headers of PutObject that S3 stores and returns
 // but wormfs does not keep: refused rather than silently dropped.
 var notStored = []string{"Cache-Control", "Content-Disposition", "Content-Language", "Expires", "x-amz-website-redirect-location"}
@@ -407,8 +433,16 @@ func (q *request) objectHeaders(b *meta.Bucket, v *meta.Version) {
 	h.Set("Content-Type", ct)
 	h.Set("Accept-Ranges", "bytes")
 	q.versionHeader(b, v)
+	missing := 0
 	for k, val := range v.UserMeta {
+		if !validMetaName(k) || !validMetaValue(val) {
+			missing++ // e.g. an xattr written through the mount
+			continue
+		}
 		h["x-amz-meta-"+k] = []string{val}
+	}
+	if missing > 0 {
+		h.Set("x-amz-missing-meta", strconv.Itoa(missing))
 	}
 	if len(v.Tags) > 0 {
 		h.Set("x-amz-tagging-count", strconv.Itoa(len(v.Tags)))
