@@ -182,11 +182,15 @@ func versionsCommand() *cli.Command {
 				return exitf(1, "%v", err)
 			}
 			w := c.App.Writer
-			for i, id := range names {
+			first := true
+			for _, id := range names {
 				vp := filepath.Join(m.versionsDir(), id)
 				st, err := os.Lstat(vp)
 				if err != nil {
 					return exitf(1, "%v", err)
+				}
+				if st.IsDir() {
+					continue // keys under FILE/ (FILE is also a directory over S3)
 				}
 				kind := "version"
 				if dm, _ := getxattr(vp, "user.s3.delete-marker"); dm == "true" {
@@ -194,8 +198,8 @@ func versionsCommand() *cli.Command {
 				}
 				status, _ := getxattr(vp, "user.s3.lockstatus")
 				latest := ""
-				if i == 0 {
-					latest = " latest"
+				if first {
+					latest, first = " latest", false
 				}
 				fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s%s\n", id, kind, st.Size(), st.ModTime().UTC().Format("2006-01-02T15:04:05Z"), status, latest)
 			}
