@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/wormfs/wormfs/meta"
 )
@@ -48,7 +49,10 @@ func New(store *meta.Store, o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = log.Default()
 	}
-	a, err := NewAuthenticator(o.AccessKey, o.SecretKey, o.Users, store.Now)
+	// Signatures are checked against the system clock, the one clients
+	// sign with; the compliance clock (store.Now) may lag it or lead it
+	// by design and is only for lock decisions.
+	a, err := NewAuthenticator(o.AccessKey, o.SecretKey, o.Users, time.Now)
 	if err != nil {
 		return nil, err
 	}
