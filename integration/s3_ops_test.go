@@ -894,6 +894,67 @@ var s3OperationCases = []s3Case{
 			t.Errorf("copied multipart object differs (%d bytes)", len(got))
 		}
 	}},
+	{"Multipart/lock headers on create lock the completed version", func(t *testing.T, e *s3Env, b string) {
+		e.lockBucket(t, b)
+		until := future(6 * time.Hour)
+		cr, err := e.Client.CreateMultipartUpload(t.Context(), &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mpl"),
+			ObjectLockMode: types.ObjectLockModeCompliance, ObjectLockRetainUntilDate: aws.Time(until),
+			ObjectLockLegalHoldStatus: types.ObjectLockLegalHoldStatusOn})
+		must(t, err, "CreateMultipartUpload with lock headers")
+		up, err := e.Client.UploadPart(t.Context(), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("mpl"), UploadId: cr.UploadId,
+			PartNumber: aws.Int32(1), Body: strings.NewReader("only part")})
+		must(t, err, "UploadPart")
+		co, err := e.Client.CompleteMultipartUpload(t.Context(), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mpl"),
+			UploadId: cr.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: up.ETag}}}})
+		must(t, err, "CompleteMultipartUpload")
+		v := e.storeVersion(t, b, "mpl", aws.ToString(co.VersionId))
+		if v.RetMode != "COMPLIANCE" || !v.RetUntil.Equal(until) || !v.LegalHold {
+			t.Errorf("completed version lock = %s %s hold=%v, want COMPLIANCE %s hold", v.RetMode, v.RetUntil, v.LegalHold, until)
+		}
+		_, err = e.Client.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("mpl"), VersionId: co.VersionId})
+		wantErr(t, err, 403, "AccessDenied")
+	}},
+	{"Multipart/errors", func(t *testing.T, e *s3Env, b string) {
+		e.lockBucket(t, b)
+		cr, err := e.Client.CreateMultipartUpload(t.Context(), &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mpe")})
+		must(t, err, "CreateMultipartUpload")
+		id := cr.UploadId
+		upload := func(n int32, body string) *s3.UploadPartOutput {
+			out, err := e.Client.UploadPart(t.Context(), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("mpe"), UploadId: id,
+				PartNumber: aws.Int32(n), Body: strings.NewReader(body)})
+			must(t, err, fmt.Sprintf("UploadPart %d", n))
+			return out
+		}
+		p1, p2 := upload(1, "small first part"), upload(2, "second")
+		complete := func(parts ...types.CompletedPart) error {
+			_, err := e.Client.CompleteMultipartUpload(t.Context(), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mpe"),
+				UploadId: id, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+			return err
+		}
+		part := func(n int32, etag *string) types.CompletedPart {
+			return types.CompletedPart{PartNumber: aws.Int32(n), ETag: etag}
+		}
+		before := storeDigest(t, e.Store)
+		wantErr(t, complete(part(2, p2.ETag), part(1, p1.ETag)), 400, "InvalidPartOrder")
+		wantErr(t, complete(part(1, aws.String(`"00000000000000000000000000000000"`))), 400, "InvalidPart")
+		wantErr(t, complete(part(3, p2.ETag)), 400, "InvalidPart") // no part 3
+		wantErr(t, complete(part(1, p1.ETag), part(2, p2.ETag)), 400, "EntityTooSmall")
+		assertUnchanged(t, e.Store, before)
+		for _, n := range []int32{0, 10001} {
+			_, err := e.Client.UploadPart(t.Context(), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("mpe"), UploadId: id,
+				PartNumber: aws.Int32(n), Body: strings.NewReader("x")})
+			wantErr(t, err, 400, "InvalidArgument")
+		}
+		_, err = e.Client.UploadPart(t.Context(), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("mpe"), UploadId: aws.String("no-such-upload"),
+			PartNumber: aws.Int32(1), Body: strings.NewReader("x")})
+		wantErr(t, err, 404, "NoSuchUpload")
+		// One part (the last may be small) completes.
+		must(t, complete(part(1, p1.ETag)), "CompleteMultipartUpload of part 1 only")
+		if got := e.getBody(t, b, "mpe", ""); got != "small first part" {
+			t.Errorf("completed = %q", got)
+		}
+		wantErr(t, complete(part(1, p1.ETag)), 404, "NoSuchUpload")
+	}},
 	{"Multipart/Abort", func(t *testing.T, e *s3Env, b string) {
 		e.lockBucket(t, b)
 		before := storeDigest(t, e.Store)
