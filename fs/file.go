@@ -47,6 +47,7 @@ type fileNode struct {
 	over     overrides
 	mtime    time.Time // time of the last unpublished write
 	seen     bool      // content was read through the mount (page cache)
+	keepSeq  uint64    // the version the kernel's cached pages hold (0: unknown)
 }
 
 // handle is one open file.
@@ -54,6 +55,7 @@ type handle struct {
 	n      *fileNode
 	write  bool
 	append bool
+	keep   bool // opened with FOPEN_KEEP_CACHE
 }
 
 func (n *fileNode) loc() (bucket, key string) {
@@ -246,7 +248,7 @@ func (n *fileNode) publishLocked(c caller, sync bool) error {
 	if err != nil {
 		return err
 	}
-	n.cur, n.rd, n.wbase = v, nil, v.Seq
+	n.cur, n.rd, n.wbase, n.keepSeq = v, nil, v.Seq, 0
 	n.wrote, n.pending, n.over = false, false, overrides{}
 	n.fsys.dropPending(n, n.bucket, n.key)
 	return nil
@@ -356,11 +358,21 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 	if h.write {
 		n.writers++
 	}
+	// The page cache is kept only by a read-only open of the very version
+	// the previous read-only open saw, with no writer in between.
+	if h.write || n.w != nil || n.cur == nil {
+		n.keepSeq = 0
+	} else {
+		h.keep = n.keepSeq == n.cur.Seq
+		n.keepSeq = n.cur.Seq
+	}
 	return h, 0
 }
 
-// Open opens the file. The kernel page cache is not kept (no
-// FOPEN_KEEP_CACHE): each open reads what the store holds now. With
+// Open opens the file. The kernel page cache is kept (FOPEN_KEEP_CACHE)
+// only when the version is the one the previous read-only open saw and no
+// writer came in between; otherwise the kernel drops it, so an open reads
+// what the store holds now. With
 // CAP_ATOMIC_O_TRUNC, O_TRUNC arrives here and starts a new, empty
 // content that is published at the first flush with data or at the last
 // close.
@@ -368,6 +380,9 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uin
 	h, errno := n.open(callerOf(ctx), flags, false)
 	if errno != 0 {
 		return nil, 0, errno
+	}
+	if h.keep {
+		return h, fuse.FOPEN_KEEP_CACHE, 0
 	}
 	return h, 0, 0
 }
@@ -439,6 +454,7 @@ func (n *fileNode) Write(ctx context.Context, f gofs.FileHandle, data []byte, of
 		return uint32(nw), toErrno(err)
 	}
 	n.wrote = true
+	n.keepSeq = 0
 	n.over.mtime = nil
 	n.mtime = time.Now()
 	return uint32(nw), 0

@@ -211,3 +211,44 @@ func heapInuse() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// TestMountPageCache: opens that keep the kernel page cache never show
+// stale bytes: not after a write through the mount, not after a same-size
+// change through the store, not after a truncate.
+func TestMountPageCache(t *testing.T) {
+	e := testMount(t)
+	b := e.mkbucket("pcache")
+	f := b + "/p"
+	read := func() string {
+		got, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(got)
+	}
+	os.WriteFile(f, []byte("first version"), 0o644)
+	for i := 0; i < 3; i++ {
+		if got := read(); got != "first version" {
+			t.Fatalf("read %d = %q", i, got)
+		}
+	}
+	os.WriteFile(f, []byte("SECOND VERSION"), 0o644)
+	if got := read(); got != "SECOND VERSION" {
+		t.Fatalf("after a write through the mount: %q", got)
+	}
+	read()
+	e.putDirect("pcache", "p", "third  version")
+	mWaitFor(t, "a same-size store change through cached pages", coherenceBound, func() bool {
+		return read() == "third  version"
+	})
+	read()
+	if err := os.Truncate(f, 5); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != "third" {
+		t.Fatalf("after truncate: %q", got)
+	}
+	if got := e.shape("pcache", "p"); !mEqualShape(got, []string{"third", "third  version", "SECOND VERSION", "first version"}) {
+		t.Fatalf("versions = %q", got)
+	}
+}
