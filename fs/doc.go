@@ -58,8 +58,10 @@
 //
 // Entry, attribute and negative timeouts are Options.Timeout (1 s).
 // Getattr rereads the current version; the kernel drops cached pages when
-// size or mtime change (CAP_AUTO_INVAL_DATA) and no open keeps the page
-// cache (no FOPEN_KEEP_CACHE), and when Getattr sees a version it did not
+// size or mtime change (CAP_AUTO_INVAL_DATA). An open keeps the page cache
+// (FOPEN_KEEP_CACHE) only when it is read-only and finds the very version
+// the previous read-only open found, with no writer in between; any other
+// open makes the kernel drop it. When Getattr sees a version it did not
 // know for a file whose pages may be cached, it also sends an inode
 // invalidation, from a goroutine and never while holding a node lock.
 //
