@@ -184,6 +184,7 @@ func TestMountGovernanceBypass(t *testing.T) {
 		{"bypass group member with bypass", 1001, []uint32{bypassGID}, "GOVERNANCE " + shorter + " bypass", true},
 		{"bypass group member removexattr", 1001, []uint32{bypassGID}, "", true},
 		{"mode change with bypass", 0, nil, "COMPLIANCE " + until.Format(time.RFC3339) + " bypass", true},
+		{"bypass group as primary group", 1002, nil, "GOVERNANCE " + shorter + " bypass", true},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -195,7 +196,11 @@ func TestMountGovernanceBypass(t *testing.T) {
 				args = []string{"-n", "user.s3.retention", "-v", c.value, f}
 			}
 			before := e.snapshot("gov", name)
-			out, err := e.runAs(c.uid, c.uid, c.groups, "setfattr", args...)
+			gid := c.uid
+			if c.uid == 1002 {
+				gid = bypassGID
+			}
+			out, err := e.runAs(c.uid, gid, c.groups, "setfattr", args...)
 			if c.allowed {
 				if err != nil {
 					t.Fatalf("refused: %v %s", err, out)
