@@ -641,6 +641,80 @@ var s3OperationCases = []s3Case{
 		_, err = e.Client.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("x"), CopySource: aws.String(b + "/nope")})
 		wantErr(t, err, 404, "NoSuchKey")
 	}},
+	{"CopyObject/edge cases", func(t *testing.T, e *s3Env, b string) {
+		e.lockBucket(t, b)
+		e.plainBucket(t, b+"-plain", "Enabled")
+		src := e.put(t, b, "src", "locked source", func(in *s3.PutObjectInput) {
+			in.ObjectLockMode = types.ObjectLockModeCompliance
+			in.ObjectLockRetainUntilDate = aws.Time(future(time.Hour))
+			in.Metadata = map[string]string{"origin": "a"}
+		})
+		// A locked source into a bucket without Object Lock: no lock, no error.
+		_, err := e.Client.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(b + "-plain"), Key: aws.String("copy"), CopySource: aws.String(b + "/src")})
+		must(t, err, "CopyObject locked source → plain bucket")
+		if v := e.storeVersion(t, b+"-plain", "copy", ""); v.RetMode != "" || v.LegalHold || v.UserMeta["origin"] != "a" {
+			t.Errorf("copy in plain bucket: lock %s hold %v meta %v, want no lock and the source metadata", v.RetMode, v.LegalHold, v.UserMeta)
+		}
+		// Onto itself without changes: refused.
+		refused(t, e, 400, "InvalidRequest", func() error {
+			_, err := e.Client.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("src"), CopySource: aws.String(b + "/src")})
+			return err
+		})
+		// Onto itself replacing the metadata: a new version.
+		out, err := e.Client.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("src"), CopySource: aws.String(b + "/src"),
+			MetadataDirective: types.MetadataDirectiveReplace, Metadata: map[string]string{"origin": "b"}})
+		must(t, err, "CopyObject onto itself with REPLACE")
+		if aws.ToString(out.VersionId) == src {
+			t.Errorf("self copy kept the version id")
+		}
+		if v := e.storeVersion(t, b, "src", ""); v.UserMeta["origin"] != "b" {
+			t.Errorf("self copy metadata = %v", v.UserMeta)
+		}
+		if v := e.storeVersion(t, b, "src", src); v.UserMeta["origin"] != "a" || v.RetMode != "COMPLIANCE" {
+			t.Errorf("the source version changed: %+v", v)
+		}
+		// A delete marker as the source.
+		del, err := e.Client.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("src")})
+		must(t, err, "DeleteObject")
+		_, err = e.Client.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("x"), CopySource: aws.String(b + "/src")})
+		wantErr(t, err, 404, "NoSuchKey")
+		_, err = e.Client.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("x"),
+			CopySource: aws.String(b + "/src?versionId=" + aws.ToString(del.VersionId))})
+		wantErr(t, err, 400, "InvalidRequest")
+		// An older version by id still copies.
+		_, err = e.Client.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("restored"), CopySource: aws.String(b + "/src?versionId=" + src)})
+		must(t, err, "CopyObject of an older version")
+		if got := e.getBody(t, b, "restored", ""); got != "locked source" {
+			t.Errorf("restored = %q", got)
+		}
+	}},
+	{"PutObject/x-amz-tagging and DeleteObjects Quiet", func(t *testing.T, e *s3Env, b string) {
+		e.lockBucket(t, b)
+		vid := e.put(t, b, "t", "x", func(in *s3.PutObjectInput) { in.Tagging = aws.String("a=1&b=two") })
+		if v := e.storeVersion(t, b, "t", vid); v.Tags["a"] != "1" || v.Tags["b"] != "two" {
+			t.Errorf("store tags = %v", v.Tags)
+		}
+		g, err := e.Client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("t")})
+		must(t, err, "GetObject")
+		g.Body.Close()
+		if aws.ToInt32(g.TagCount) != 2 {
+			t.Errorf("TagCount = %d, want 2", aws.ToInt32(g.TagCount))
+		}
+		held := e.put(t, b, "h", "x", func(in *s3.PutObjectInput) { in.ObjectLockLegalHoldStatus = types.ObjectLockLegalHoldStatusOn })
+		out, err := e.Client.DeleteObjects(t.Context(), &s3.DeleteObjectsInput{Bucket: aws.String(b), Delete: &types.Delete{Quiet: aws.Bool(true),
+			Objects: []types.ObjectIdentifier{{Key: aws.String("t"), VersionId: aws.String(vid)}, {Key: aws.String("h"), VersionId: aws.String(held)}}}})
+		must(t, err, "DeleteObjects Quiet")
+		if len(out.Deleted) != 0 || len(out.Errors) != 1 || aws.ToString(out.Errors[0].Code) != "AccessDenied" {
+			t.Errorf("Quiet: Deleted %+v Errors %+v, want only the AccessDenied error", out.Deleted, out.Errors)
+		}
+		if vs, _ := e.Store.Versions(b, "t"); len(vs) != 0 {
+			t.Errorf("t not deleted: %v", vs)
+		}
+		_, err = e.Client.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("h"), VersionId: aws.String(strings.Repeat("9", len(held)))})
+		if code, status := apiErr(err); status != 404 && status != 400 {
+			t.Errorf("HEAD of an unknown version: %d %q", status, code)
+		}
+	}},
 	{"ListObjects/v1", func(t *testing.T, e *s3Env, b string) {
 		e.plainBucket(t, b, "Enabled")
 		for _, k := range []string{"a/1", "a/2", "b", "c/x/y", "d"} {
