@@ -447,9 +447,6 @@ func (q *request) objectHeaders(b *meta.Bucket, v *meta.Version) {
 	if len(v.Tags) > 0 {
 		h.Set("x-amz-tagging-count", strconv.Itoa(len(v.Tags)))
 	}
-	if v.Parts > 0 {
-		h.Set("x-amz-mp-parts-count", strconv.Itoa(v.Parts))
-	}
 	lockHeadersOf(h, v)
 }
 
