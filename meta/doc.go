@@ -52,4 +52,12 @@
 // Otherwise Badger syncs at least every SyncInterval, and callers that
 // need it on disk at once (S3 PUT, fsync) ask for it with
 // PublishOptions.Sync.
+//
+// A commit that has returned survives a kill -9 of the process even
+// without a sync: Badger writes its value log and memtable log through
+// mmap, so the commit is in the kernel's page cache, never only in this
+// process's memory (TestCrash kills a publishing child at random moments
+// and checks every version it had published). A kill during Open can
+// leave an empty value-log file that Badger refuses; Open removes such
+// files first, under the directory lock.
 package meta

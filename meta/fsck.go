@@ -17,15 +17,15 @@ import (
 // reclaim, no clock, no background work): for fsck and for reading the
 // audit log. Only read methods may be used on it.
 func OpenReadOnly(dir string) (*Store, error) {
-	if empty, err := emptyValueLogs(dir); err == nil && len(empty) > 0 {
-		return nil, fmt.Errorf("%w: empty value-log file %s left by a crash; open the store read-write once (it removes it) before checking it", ErrCorrupt, empty[0])
-	}
 	opts := BadgerOptions(dir)
 	opts.ReadOnly = true
 	db, err := badger.Open(opts)
 	if err != nil {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "resource temporarily unavailable") {
 			return nil, fmt.Errorf("%w: %s (stop the daemon first)", ErrLocked, dir)
+		}
+		if empty, e := emptyValueLogs(dir); e == nil && len(empty) > 0 {
+			return nil, fmt.Errorf("%w: empty value-log file %s left by a crash; open the store read-write once (that removes it) before checking it", ErrCorrupt, empty[0])
 		}
 		return nil, err
 	}
