@@ -228,6 +228,20 @@ func TestMountGovernanceBypass(t *testing.T) {
 	if !vs[0].RetUntil.Equal(until.Add(time.Hour)) {
 		t.Fatalf("extend: %v", vs[0].RetUntil)
 	}
+	// Each bypass through the mount is in the audit log, with its caller.
+	bypasses := map[string]bool{}
+	e.store.Audit(0, func(r meta.AuditRecord) error {
+		if r.Bucket == "gov" && r.Bypass {
+			bypasses[r.Key] = strings.HasPrefix(r.Actor, "mount uid=")
+		}
+		return nil
+	})
+	for i, c := range cases {
+		name := "g" + string(rune('a'+i))
+		if byMount, ok := bypasses[name]; c.allowed != ok || ok && !byMount {
+			t.Errorf("%s (%s): audit bypass record %v (by the mount: %v), want %v", name, c.name, ok, byMount, c.allowed)
+		}
+	}
 }
 
 // TestMountXattrReadOnlyAndUser: version-id and lockstatus are read-only;
