@@ -102,6 +102,9 @@ func splitPath(r *http.Request) (bucket, key string, err error) {
 	}
 	rest := p[1:]
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		if i == 0 {
+			return "", "", ErrInvalidURI.WithMessage("the path names no bucket")
+		}
 		return rest[:i], rest[i+1:], nil
 	}
 	return rest, "", nil

@@ -107,6 +107,7 @@ func TestRoute(t *testing.T) {
 		{"post on object", "POST", "127.0.0.1", "/b1b/k", nil, "", "", "", "NotImplemented"},
 		{"get by part number", "GET", "127.0.0.1", "/b1b/k?partNumber=1", nil, "", "", "", "NotImplemented"},
 		{"retention without key", "GET", "127.0.0.1", "/b1b?retention", nil, "", "", "", "InvalidRequest"},
+		{"empty bucket segment", "GET", "127.0.0.1", "//k", nil, "", "", "", "InvalidURI"},
 		{"patch object", "PATCH", "127.0.0.1", "/b1b/k", nil, "", "", "", "MethodNotAllowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
