@@ -755,23 +755,58 @@ type lgVerifyStats struct {
 func (g *loadgen) verify(ctx context.Context, bucket string, keys []*lgKey) ([]string, lgVerifyStats) {
 	var st lgVerifyStats
 	var probs []string
-	bad := func(format string, args ...any) {
-		if len(probs) < 100 {
-			probs = append(probs, fmt.Sprintf(format, args...))
-		}
-	}
+	var mu sync.Mutex
 	listed, err := g.listAll(ctx, bucket)
 	if err != nil {
 		return []string{"ListObjectVersions: " + err.Error()}, st
 	}
-	now := time.Now()
-	_ = now
+	// Keys are independent: four at a time.
+	work := make(chan *lgKey)
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range work {
+				p, s := g.verifyKey(ctx, k, listed[k.Key])
+				mu.Lock()
+				for _, x := range p {
+					if len(probs) < 100 {
+						probs = append(probs, x)
+					}
+				}
+				st.Keys++
+				st.Acked += s.Acked
+				st.Listed += s.Listed
+				st.Unacked += s.Unacked
+				st.UnackedDM += s.UnackedDM
+				st.Purged += s.Purged
+				st.Locks += s.Locks
+				st.Bytes += s.Bytes
+				mu.Unlock()
+			}
+		}()
+	}
 	for _, k := range keys {
-		if k.Bucket != bucket {
-			continue
+		if k.Bucket == bucket {
+			work <- k
 		}
-		st.Keys++
-		entries := listed[k.Key]
+	}
+	close(work)
+	wg.Wait()
+	return probs, st
+}
+
+// verifyKey checks one key against its listing (newest first).
+func (g *loadgen) verifyKey(ctx context.Context, k *lgKey, entries []lgListed) ([]string, lgVerifyStats) {
+	var st lgVerifyStats
+	var probs []string
+	bad := func(format string, args ...any) {
+		if len(probs) < 20 {
+			probs = append(probs, fmt.Sprintf(format, args...))
+		}
+	}
+	{
 		st.Listed += len(entries)
 		byID := map[string]lgListed{}
 		for _, e := range entries {

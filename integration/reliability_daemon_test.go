@@ -57,6 +57,7 @@ type relDaemon struct {
 	done   chan struct{}
 	logMu  sync.Mutex
 	log    bytes.Buffer // everything the daemon printed
+	runAt  int          // where the current run's output starts in log
 	exit   error
 	client *s3.Client // root pair, plain HTTP, SDK defaults but no retries
 }
@@ -86,10 +87,22 @@ func relStart(t *testing.T, bin, data, mnt string, extra ...string) *relDaemon {
 }
 
 func (d *relDaemon) start() {
+	d.t.Helper()
+	if err := d.tryStart(); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// tryStart starts the daemon and waits for its ready line; an exit before
+// it (or no ready line within 60 s) is an error.
+func (d *relDaemon) tryStart() error {
 	t := d.t
 	t.Helper()
 	args := append([]string{"serve", "--data", d.data, "--mount", d.mnt, "--s3", "127.0.0.1:0",
 		"--access-key", rootAccessKey, "--secret-key", rootSecretKey}, d.extra...)
+	d.logMu.Lock()
+	d.runAt = d.log.Len()
+	d.logMu.Unlock()
 	cmd := exec.Command(d.bin, args...)
 	cmd.Env = append(os.Environ(), "WORMFS_ACCESS_KEY=", "WORMFS_SECRET_KEY=", "GOTRACEBACK=all")
 	pr, err := cmd.StderrPipe()
@@ -98,7 +111,7 @@ func (d *relDaemon) start() {
 	}
 	cmd.Stdout = cmd.Stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start wormfs: %v", err)
+		return fmt.Errorf("start wormfs: %v", err)
 	}
 	d.cmd, d.pid, d.done, d.exit, d.url = cmd, cmd.Process.Pid, make(chan struct{}), nil, ""
 	ready := make(chan string, 1)
@@ -128,19 +141,20 @@ func (d *relDaemon) start() {
 	case u := <-ready:
 		d.url = u
 	case <-d.done:
-		t.Fatalf("wormfs exited before ready (%v):\n%s", d.exitErr(), d.output())
+		return fmt.Errorf("wormfs exited before ready (%v):\n%s", d.exitErr(), relCrashExcerpt(d.runOutput()))
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		<-d.done
-		t.Fatalf("wormfs not ready within 60 s:\n%s", d.output())
+		return fmt.Errorf("wormfs not ready within 60 s:\n%s", tailString(d.output(), 4000))
 	}
 	env := &s3Env{URL: d.url, PlainURL: d.url, noConfig: filepath.Join(t.TempDir(), "empty-aws-config")}
 	if err := os.WriteFile(env.noConfig, nil, 0o600); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	// No retries: a request that fails at the kill must fail, not be
 	// repeated against the restarted daemon (that would be a second write).
 	d.client = env.client(rootAccessKey, rootSecretKey, func(o *s3.Options) { o.Retryer = aws.NopRetryer{} })
+	return nil
 }
 
 func (d *relDaemon) running() bool {
@@ -163,6 +177,13 @@ func (d *relDaemon) output() string {
 	d.logMu.Lock()
 	defer d.logMu.Unlock()
 	return d.log.String()
+}
+
+// runOutput is what the current (or last) run printed.
+func (d *relDaemon) runOutput() string {
+	d.logMu.Lock()
+	defer d.logMu.Unlock()
+	return d.log.String()[d.runAt:]
 }
 
 // kill sends SIGKILL and waits for the process. The dead mount stays (it
@@ -266,6 +287,7 @@ func relMustFsck(t *testing.T, bin, data, when string) string {
 type relSample struct {
 	At      time.Duration
 	RSSKiB  int64
+	AnonKiB int64 // RssAnon: heap and stacks (RssFile is mapped files: Badger's memtables and tables)
 	Threads int64
 	FDs     int64
 }
@@ -286,6 +308,8 @@ func relProcSample(pid int) (relSample, error) {
 		switch f[0] {
 		case "VmRSS:":
 			s.RSSKiB, _ = strconv.ParseInt(f[1], 10, 64)
+		case "RssAnon:":
+			s.AnonKiB, _ = strconv.ParseInt(f[1], 10, 64)
 		case "Threads:":
 			s.Threads, _ = strconv.ParseInt(f[1], 10, 64)
 		}
