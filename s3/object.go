@@ -578,8 +578,12 @@ func (q *request) deleteObject() error {
 	if res.DeleteMarker {
 		h.Set("x-amz-delete-marker", "true")
 	}
-	if res.VersionID != "" && b.Versioning != meta.VersioningOff {
-		h.Set("x-amz-version-id", res.VersionID)
+	id := res.VersionID
+	if res.DeleteMarkerVersionID != "" {
+		id = res.DeleteMarkerVersionID
+	}
+	if id != "" && b.Versioning != meta.VersioningOff {
+		h.Set("x-amz-version-id", id)
 	}
 	return q.noContent()
 }
@@ -594,7 +598,7 @@ func (q *request) deleteOne(b *meta.Bucket, key, vid string, bypass bool) (delet
 			return res, err
 		}
 		if m != nil {
-			res.DeleteMarker, res.DeleteMarkerVersionID, res.VersionID = true, m.ID, m.ID
+			res.DeleteMarker, res.DeleteMarkerVersionID = true, m.ID
 		}
 		return res, nil
 	}
