@@ -7,10 +7,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -348,4 +350,153 @@ func BenchmarkSDKGet64MiB(b *testing.B) {
 			b.Fatalf("read %d bytes: %v", n, err)
 		}
 	}
+}
+
+// TestSDKListingPaginationMatchesModel pages through ListObjects (v1 and
+// v2) and ListObjectVersions with small pages, with and without a
+// delimiter, and compares the union with what an in-memory model says.
+func TestSDKListingPaginationMatchesModel(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.client(testRootKey, testRootSecret)
+	ctx := context.Background()
+	b := aws.String("pages")
+	if _, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutBucketVersioning(ctx, &awss3.PutBucketVersioningInput{Bucket: b, VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"a", "a/b", "a/b/c", "a/d", "b", "b/x", "c/y/z", "c/y/zz", "d", "e/f", "e/g", "zz"}
+	versions := 0
+	for i, k := range keys {
+		for j := 0; j <= i%3; j++ {
+			if _, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: b, Key: aws.String(k), Body: strings.NewReader(k)}); err != nil {
+				t.Fatal(err)
+			}
+			versions++
+		}
+	}
+	if _, err := c.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: b, Key: aws.String("b")}); err != nil {
+		t.Fatal(err)
+	}
+	versions++ // the delete marker
+	current := []string{}
+	for _, k := range keys {
+		if k != "b" {
+			current = append(current, k)
+		}
+	}
+	model := func(prefix, delim string, all []string) []string {
+		var out []string
+		seen := map[string]bool{}
+		for _, k := range all {
+			if !strings.HasPrefix(k, prefix) {
+				continue
+			}
+			if delim != "" {
+				if i := strings.Index(k[len(prefix):], delim); i >= 0 {
+					cp := k[:len(prefix)+i+len(delim)]
+					if !seen[cp] {
+						seen[cp] = true
+						out = append(out, cp+"(prefix)")
+					}
+					continue
+				}
+			}
+			out = append(out, k)
+		}
+		return out
+	}
+	for _, tc := range []struct{ name, prefix, delim string }{
+		{"everything", "", ""},
+		{"top level", "", "/"},
+		{"under a/", "a/", "/"},
+		{"prefix c", "c", "/"},
+		{"prefix without delimiter", "e", ""},
+	} {
+		for _, page := range []int32{1, 2, 5} {
+			t.Run(fmt.Sprintf("%s/page %d", tc.name, page), func(t *testing.T) {
+				want := strings.Join(model(tc.prefix, tc.delim, current), ",")
+				var v2 []string
+				p := awss3.NewListObjectsV2Paginator(c, &awss3.ListObjectsV2Input{Bucket: b, Prefix: aws.String(tc.prefix), Delimiter: aws.String(tc.delim), MaxKeys: aws.Int32(page)})
+				for p.HasMorePages() {
+					out, err := p.NextPage(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if int32(len(out.Contents)+len(out.CommonPrefixes)) > page || aws.ToInt32(out.KeyCount) != int32(len(out.Contents)+len(out.CommonPrefixes)) {
+						t.Fatalf("page of %d entries, KeyCount %d, max %d", len(out.Contents)+len(out.CommonPrefixes), aws.ToInt32(out.KeyCount), page)
+					}
+					v2 = append(v2, merge(out.Contents, out.CommonPrefixes)...)
+				}
+				if got := strings.Join(v2, ","); got != want {
+					t.Fatalf("v2:\n got %s\nwant %s", got, want)
+				}
+				var v1 []string
+				marker := ""
+				for n := 0; ; n++ {
+					out, err := c.ListObjects(ctx, &awss3.ListObjectsInput{Bucket: b, Prefix: aws.String(tc.prefix), Delimiter: aws.String(tc.delim), MaxKeys: aws.Int32(page), Marker: aws.String(marker)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					v1 = append(v1, merge(out.Contents, out.CommonPrefixes)...)
+					if !aws.ToBool(out.IsTruncated) || n > 100 {
+						break
+					}
+					marker = aws.ToString(out.NextMarker)
+					if marker == "" {
+						marker = aws.ToString(out.Contents[len(out.Contents)-1].Key)
+					}
+				}
+				if got := strings.Join(v1, ","); got != want {
+					t.Fatalf("v1:\n got %s\nwant %s", got, want)
+				}
+			})
+		}
+	}
+	for _, page := range []int32{1, 2, 7} {
+		t.Run(fmt.Sprintf("versions/page %d", page), func(t *testing.T) {
+			n, latest := 0, 0
+			var km, vm *string
+			for i := 0; ; i++ {
+				out, err := c.ListObjectVersions(ctx, &awss3.ListObjectVersionsInput{Bucket: b, MaxKeys: aws.Int32(page), KeyMarker: km, VersionIdMarker: vm})
+				if err != nil {
+					t.Fatal(err)
+				}
+				n += len(out.Versions) + len(out.DeleteMarkers)
+				for _, v := range out.Versions {
+					if aws.ToBool(v.IsLatest) {
+						latest++
+					}
+				}
+				for _, d := range out.DeleteMarkers {
+					if aws.ToBool(d.IsLatest) {
+						latest++
+					}
+				}
+				if !aws.ToBool(out.IsTruncated) || i > 200 {
+					break
+				}
+				km, vm = out.NextKeyMarker, out.NextVersionIdMarker
+			}
+			if n != versions || latest != len(keys) {
+				t.Fatalf("versions: %d entries (want %d), %d latest (want %d)", n, versions, latest, len(keys))
+			}
+		})
+	}
+}
+
+// merge lists keys and common prefixes in key order.
+func merge(objs []types.Object, prefixes []types.CommonPrefix) []string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, aws.ToString(o.Key))
+	}
+	for _, p := range prefixes {
+		out = append(out, aws.ToString(p.Prefix)+"(prefix)")
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return strings.TrimSuffix(out[i], "(prefix)") < strings.TrimSuffix(out[j], "(prefix)")
+	})
+	return out
 }
