@@ -183,6 +183,17 @@ func TestHandlersObjectReads(t *testing.T) {
 		e.do(t, "DELETE", "/rd1/k?versionId="+dm, nil).want(t, 204, "")
 		e.do(t, "GET", "/rd1/k", nil).want(t, 200, "")
 	})
+	t.Run("conditional writes", func(t *testing.T) {
+		e.do(t, "PUT", "/rd1/k", []byte("other"), header("If-None-Match", "*")).want(t, 412, "PreconditionFailed")
+		e.do(t, "PUT", "/rd1/k", []byte("other"), header("If-Match", `"00"`)).want(t, 412, "PreconditionFailed")
+		e.do(t, "PUT", "/rd1/new", []byte("v"), header("If-Match", etag)).want(t, 404, "NoSuchKey")
+		e.do(t, "PUT", "/rd1/new", []byte("v"), header("If-None-Match", "*")).want(t, 200, "")
+		r := e.do(t, "GET", "/rd1/k", nil).want(t, 200, "")
+		if string(r.body) != "hello world" {
+			t.Fatalf("a refused conditional PUT changed the object: %q", r.body)
+		}
+		e.do(t, "PUT", "/rd1/k", []byte("hello world"), header("If-Match", etag)).want(t, 200, "")
+	})
 	t.Run("deleting a missing version succeeds", func(t *testing.T) {
 		e.do(t, "DELETE", "/rd1/k?versionId=00000000000fffff", nil).want(t, 204, "")
 	})

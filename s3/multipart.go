@@ -269,6 +269,9 @@ func (q *request) completeMultipartUpload() error {
 	if err != nil {
 		return err
 	}
+	if err := q.checkWriteConditions(); err != nil {
+		return err
+	}
 	composite := ""
 	if u.ChecksumAlg != "" {
 		stored, _, err := q.s.store.ListParts(u.ID, 0, meta.MaxPartNumber)

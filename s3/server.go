@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log"
 	"net/http"
 	"runtime/debug"
@@ -177,9 +176,4 @@ func (q *request) ok() error {
 	q.w.Header().Set("Content-Length", "0")
 	q.w.WriteHeader(http.StatusOK)
 	return nil
-}
-
-// String is for logs.
-func (q *request) String() string {
-	return fmt.Sprintf("%s %s/%s", q.r.Method, q.bucket, q.key)
 }
