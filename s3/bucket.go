@@ -116,6 +116,9 @@ func (q *request) deleteBucket() error {
 	if err := q.s.store.DeleteBucket(q.bucket, q.actor(false)); err != nil {
 		return err
 	}
+	if err := q.sync(); err != nil {
+		return err
+	}
 	return q.noContent()
 }
 
@@ -185,6 +188,9 @@ func (q *request) putBucketVersioning() error {
 	}
 	if state != "" {
 		if err := q.s.store.SetVersioning(q.bucket, state); err != nil {
+			return err
+		}
+		if err := q.sync(); err != nil {
 			return err
 		}
 	}

@@ -127,6 +127,9 @@ func (q *request) uploadPart() error {
 	if err != nil {
 		return err
 	}
+	if err := q.sync(); err != nil {
+		return err
+	}
 	q.w.Header().Set("ETag", quoteETag(p.ETag))
 	checksumHeaders(q.w.Header(), sums)
 	return q.ok()
@@ -181,6 +184,9 @@ func (q *request) uploadPartCopy() error {
 	}
 	p, err := q.s.store.CopyPart(u.ID, n, src, off, size)
 	if err != nil {
+		return err
+	}
+	if err := q.sync(); err != nil {
 		return err
 	}
 	if sb.Versioning != meta.VersioningOff {

@@ -177,3 +177,13 @@ func (q *request) ok() error {
 	q.w.WriteHeader(http.StatusOK)
 	return nil
 }
+
+// sync puts the commits so far on disk before a success is answered, for
+// the operations whose store call does not sync by itself (S3 promises
+// that an acknowledged change survives a crash).
+func (q *request) sync() error {
+	if q.s.store.SyncWrites() {
+		return nil
+	}
+	return q.s.store.Sync()
+}

@@ -154,6 +154,9 @@ func (q *request) setTags(tags map[string]string, status int) error {
 	if _, err := q.s.store.UpdateAttrs(q.bucket, q.key, v.ID, meta.AttrUpdate{Tags: &tags}); err != nil {
 		return err
 	}
+	if err := q.sync(); err != nil {
+		return err
+	}
 	q.versionHeader(b, v)
 	if status == http.StatusNoContent {
 		return q.noContent()
