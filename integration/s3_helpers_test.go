@@ -391,6 +391,29 @@ func (e *s3Env) storeVersion(t *testing.T, bucket, key, vid string) *meta.Versio
 
 // ---- the store digest: what "the store is unchanged" means ----
 
+// bucketDigest is the part of storeDigest about one bucket (for tests
+// that change other buckets at the same time).
+func bucketDigest(t *testing.T, st *meta.Store, bucket string) string {
+	t.Helper()
+	var out []string
+	in := false
+	for _, line := range strings.Split(storeDigest(t, st), "\n") {
+		switch {
+		case strings.HasPrefix(line, "bucket "):
+			in = strings.HasPrefix(line, "bucket "+bucket+" ")
+		case !strings.HasPrefix(line, "  "):
+			in = false
+		}
+		if in {
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("bucket %s not in the store", bucket)
+	}
+	return strings.Join(out, "\n")
+}
+
 // storeDigest lists every bucket (with its settings), every version and
 // delete marker (id, size, ETag, lock, tags, metadata), every multipart
 // upload in progress, the chunk accounting and the audit log length.

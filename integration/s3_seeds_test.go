@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -224,8 +225,9 @@ type seedStep struct {
 	pipe  string   // shell text before the command (as the seed writes it)
 	// capture stores the trimmed stdout in this variable for later steps.
 	capture string
-	// wantFail: the command must fail with this error code in stderr.
-	wantFail string
+	// wantFail: the command must fail with this error code in stderr,
+	// and leave bucket unchanged.
+	wantFail, bucket string
 	// check inspects stdout (JSON) and the store.
 	check func(t *testing.T, out string, st *meta.Store, vars map[string]string)
 }
@@ -282,67 +284,105 @@ func TestSeedsAWSCLI(t *testing.T) {
 		}
 	}
 
-	vars := map[string]string{}
-	for i, s := range seedSteps() {
-		name := fmt.Sprintf("%02d %s", i, s.name)
-		ok := t.Run(name, func(t *testing.T) {
-			text := s.cmd
-			if s.seed != "" {
-				idx, err := find(s.seed, s.cmd)
-				if err != nil {
-					t.Fatal(err)
-				}
-				used[idx]++
-				text = all[idx].Text
-			}
-			for j := 0; j+1 < len(s.subst); j += 2 {
-				if !strings.Contains(text, s.subst[j]) {
-					t.Fatalf("substitution %q not in the command %q", s.subst[j], text)
-				}
-				text = strings.ReplaceAll(text, s.subst[j], s.subst[j+1])
-			}
-			text = withEndpoint(text, cli.endpoint)
-			script := s.pipe + text
-			if s.why != "" {
-				t.Logf("changed: %s", s.why)
-			}
-			var extra []string
-			for k, v := range vars {
-				extra = append(extra, k+"="+v)
-			}
-			before := storeDigest(t, e.Store)
-			out, stderr, rc := cli.run(t, script, extra)
-			t.Logf("$ %s\n-> rc=%d\n%s%s", script, rc, out, stderr)
-			if s.wantFail != "" {
-				if rc == 0 || !strings.Contains(stderr, s.wantFail) {
-					t.Fatalf("want a failure with %s, got rc=%d stdout=%q stderr=%q", s.wantFail, rc, out, stderr)
-				}
-				assertUnchanged(t, e.Store, before)
-				return
-			}
-			if rc != 0 {
-				t.Fatalf("rc=%d\nstderr: %s", rc, stderr)
-			}
-			if s.capture != "" {
-				vars[s.capture] = strings.TrimSpace(out)
-				if vars[s.capture] == "" || vars[s.capture] == "None" {
-					t.Fatalf("%s captured %q", s.capture, vars[s.capture])
-				}
-			}
-			if s.check != nil {
-				s.check(t, out, e.Store, vars)
-			}
-		})
-		if !ok && s.capture != "" {
-			t.Fatalf("step %q failed; later steps need %s", s.name, s.capture)
+	// The guides are independent (each has its own buckets): they run at
+	// the same time (goroutines, not t.Parallel, whose limit is
+	// GOMAXPROCS: the CLI processes mostly wait), each in its own order.
+	var mu sync.Mutex
+	var guides []string
+	steps := map[string][]seedStep{}
+	for _, s := range seedSteps() {
+		g := strings.Fields(s.name)[0]
+		if steps[g] == nil {
+			guides = append(guides, g)
 		}
+		steps[g] = append(steps[g], s)
 	}
+	t.Run("guides", func(t *testing.T) {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		for _, g := range guides {
+			wg.Add(1)
+			go t.Run(g, func(t *testing.T) {
+				defer wg.Done()
+				vars := map[string]string{}
+				for i, s := range steps[g] {
+					ok := t.Run(fmt.Sprintf("%02d %s", i, s.name), func(t *testing.T) {
+						text := s.cmd
+						if s.seed != "" {
+							mu.Lock()
+							idx, err := find(s.seed, s.cmd)
+							if err == nil {
+								used[idx]++
+								text = all[idx].Text
+							}
+							mu.Unlock()
+							if err != nil {
+								t.Fatal(err)
+							}
+						}
+						runSeedStep(t, e, cli, s, text, vars)
+					})
+					if !ok && s.capture != "" {
+						t.Fatalf("step %q failed; later steps need %s", s.name, s.capture)
+					}
+				}
+			})
+		}
+	})
 	for i, c := range all {
 		if used[i] == 0 {
 			t.Errorf("seed command not run: %s: %s", c.File, normCmd(c.Text))
 		}
 	}
 	t.Logf("%d seed commands in %d files, all run", len(all), len(files))
+}
+
+// runSeedStep runs one step's command (text: the seed's, or the step's
+// own) after its substitutions, and checks the outcome.
+func runSeedStep(t *testing.T, e *s3Env, cli *awsCLI, s seedStep, text string, vars map[string]string) {
+	t.Helper()
+	for j := 0; j+1 < len(s.subst); j += 2 {
+		if !strings.Contains(text, s.subst[j]) {
+			t.Fatalf("substitution %q not in the command %q", s.subst[j], text)
+		}
+		text = strings.ReplaceAll(text, s.subst[j], s.subst[j+1])
+	}
+	script := s.pipe + withEndpoint(text, cli.endpoint)
+	if s.why != "" {
+		t.Logf("changed: %s", s.why)
+	}
+	var extra []string
+	for k, v := range vars {
+		extra = append(extra, k+"="+v)
+	}
+	var before string
+	if s.wantFail != "" {
+		before = bucketDigest(t, e.Store, s.bucket)
+	}
+	start := time.Now()
+	out, stderr, rc := cli.run(t, script, extra)
+	t.Logf("$ %s\n-> rc=%d (%.1fs)\n%s%s", script, rc, time.Since(start).Seconds(), out, stderr)
+	if s.wantFail != "" {
+		if rc == 0 || !strings.Contains(stderr, s.wantFail) {
+			t.Fatalf("want a failure with %s, got rc=%d stdout=%q stderr=%q", s.wantFail, rc, out, stderr)
+		}
+		if after := bucketDigest(t, e.Store, s.bucket); after != before {
+			t.Fatalf("the refused command changed bucket %s:\nbefore:\n%s\nafter:\n%s", s.bucket, before, after)
+		}
+		return
+	}
+	if rc != 0 {
+		t.Fatalf("rc=%d\nstderr: %s", rc, stderr)
+	}
+	if s.capture != "" {
+		vars[s.capture] = strings.TrimSpace(out)
+		if vars[s.capture] == "" || vars[s.capture] == "None" {
+			t.Fatalf("%s captured %q", s.capture, vars[s.capture])
+		}
+	}
+	if s.check != nil {
+		s.check(t, out, e.Store, vars)
+	}
 }
 
 var (
@@ -667,7 +707,7 @@ func seedSteps() []seedStep {
 		{name: "s4 check: get-object-legal-hold OFF", cmd: "aws s3api get-object-legal-hold --bucket mybucket --key report.txt --version-id $VERSION_ID",
 			check: wantJSON(`{"LegalHold":{"Status":"OFF"}}`)},
 		{name: "s4 delete-object of the locked version fails AccessDenied", seed: "002", cmd: "aws s3api delete-object --bucket mybucket",
-			wantFail: "AccessDenied"},
+			wantFail: "AccessDenied", bucket: "mybucket"},
 
 		// ---- 003: OVH ----
 		{name: "ovh create-bucket with object lock", seed: "003", cmd: "aws s3api create-bucket --bucket <bucket_name>",
@@ -697,7 +737,7 @@ func seedSteps() []seedStep {
 		{name: "ovh delete-object --version-id of a locked version fails AccessDenied", seed: "003", cmd: "aws s3api delete-object --bucket <bucket_name> --key <object_key> --version-id <version_id>",
 			subst:    []string{"<bucket_name>", ovh, "<object_key>", "governed.txt", "<version_id>", "$GOVERNED_ID"},
 			why:      "placeholders filled; run here, after the bucket and object it needs exist (the guide shows it before create-bucket)",
-			wantFail: "AccessDenied"},
+			wantFail: "AccessDenied", bucket: ovh},
 		{name: "ovh delete-object --bypass-governance-retention (no version: a delete marker)", seed: "003", cmd: "aws s3api delete-object --bucket <bucket_name> --key <object_key> --bypass-governance-retention",
 			subst: []string{"<bucket_name>", ovh, "<object_key>", "governed.txt"}, why: "placeholders filled",
 			check: func(t *testing.T, out string, st *meta.Store, vars map[string]string) {
