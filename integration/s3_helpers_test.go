@@ -478,10 +478,10 @@ func sortedMap(m map[string]string) string {
 
 // assertUnchanged fails unless the store digest equals before. Staged data
 // of a refused upload may take a moment to be discarded, so it waits up to
-// 3 s for the digests to agree.
+// 10 s for the digests to agree.
 func assertUnchanged(t *testing.T, st *meta.Store, before string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		after := storeDigest(t, st)
 		if after == before {
