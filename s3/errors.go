@@ -127,8 +127,9 @@ var (
 	ErrMissingBody    = apiErr("MissingRequestBodyError", http.StatusBadRequest, "Request Body is empty.")
 
 	// Request bodies of the operations.
-	ErrMaxMessageLength  = apiErr("MaxMessageLengthExceeded", http.StatusBadRequest, "Your request was too big.")
-	ErrMissingContentMD5 = apiErr("InvalidRequest", http.StatusBadRequest, "Missing required header for this request: Content-MD5 or x-amz-checksum-*.")
+	ErrMaxMessageLength   = apiErr("MaxMessageLengthExceeded", http.StatusBadRequest, "Your request was too big.")
+	ErrMissingContentMD5  = apiErr("InvalidRequest", http.StatusBadRequest, "Missing required header for this request: Content-MD5 or x-amz-checksum-*.")
+	ErrPartNotSatisfiable = apiErr("InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable")
 )
 
 // toAPIError translates an error from the layers below into a row of the

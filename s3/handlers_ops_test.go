@@ -157,6 +157,15 @@ func TestHandlersObjectReads(t *testing.T) {
 			t.Fatalf("headers %v", r.hdr)
 		}
 	})
+	t.Run("part number of a single-part object", func(t *testing.T) {
+		r := e.do(t, "GET", "/rd1/k?partNumber=1", nil).want(t, 206, "")
+		if string(r.body) != "hello world" || r.hdr.Get("Content-Range") != "bytes 0-10/11" {
+			t.Fatalf("got %q %q", r.body, r.hdr.Get("Content-Range"))
+		}
+		e.do(t, "HEAD", "/rd1/k?partNumber=2", nil).want(t, 416, "InvalidPartNumber")
+		e.do(t, "GET", "/rd1/k?partNumber=0", nil).want(t, 400, "InvalidArgument")
+		e.do(t, "GET", "/rd1/k?partNumber=1", nil, header("Range", "bytes=0-1")).want(t, 400, "InvalidRequest")
+	})
 	t.Run("malformed version id", func(t *testing.T) {
 		e.do(t, "GET", "/rd1/k?versionId=zzz", nil).want(t, 400, "InvalidArgument")
 	})

@@ -410,6 +410,31 @@ func parseRange(s string, size int64) (*byteRange, error) {
 	return &byteRange{start: a, length: end - a + 1}, nil
 }
 
+// partRange is the range GetObject and HeadObject serve for ?partNumber=N.
+// A single-part object has one part, the whole object (served as a range,
+// 206, as AWS does). wormfs does not keep the part boundaries of a
+// multipart object, so asking for one of its parts is NotImplemented
+// rather than a wrong answer.
+func partRange(num, rangeHeader string, v *meta.Version) (*byteRange, error) {
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 || n > meta.MaxPartNumber {
+		return nil, ErrInvalidPartNumber
+	}
+	if rangeHeader != "" {
+		return nil, ErrInvalidRequest.WithMessage("Cannot specify both Range header and partNumber query parameter")
+	}
+	if v.Parts > 0 {
+		return nil, ErrNotImplemented.WithMessage("wormfs does not keep the part boundaries of a multipart object; use Range")
+	}
+	if n != 1 {
+		return nil, ErrPartNotSatisfiable
+	}
+	if v.Size == 0 {
+		return nil, nil
+	}
+	return &byteRange{start: 0, length: v.Size}, nil
+}
+
 // responseOverrides are the response-* query parameters of GetObject and
 // the headers they replace.
 var responseOverrides = map[string]string{
@@ -499,6 +524,11 @@ func (q *request) serveObject(withBody bool) error {
 	if err != nil {
 		q.w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(v.Size, 10))
 		return err
+	}
+	if _, ok := vals["partNumber"]; ok {
+		if rng, err = partRange(vals.Get("partNumber"), q.r.Header.Get("Range"), v); err != nil {
+			return err
+		}
 	}
 	q.objectHeaders(b, v)
 	h := q.w.Header()

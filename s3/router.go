@@ -221,8 +221,8 @@ func (s *Server) route(r *http.Request) (route, error) {
 			http.MethodDelete: {"AbortMultipartUpload", write, (*request).abortMultipartUpload},
 			http.MethodGet:    {"ListParts", read, (*request).listParts},
 		})
-	case has("partNumber"):
-		return route{}, ErrNotImplemented.WithMessage("GetObject and HeadObject by partNumber are not implemented by wormfs; use Range")
+	case has("partNumber") && m != http.MethodGet && m != http.MethodHead:
+		return route{}, ErrInvalidRequest.WithMessage("partNumber without uploadId is only valid on GET and HEAD")
 	}
 	if m == http.MethodPost {
 		return route{}, ErrNotImplemented.WithMessage("POST on an object without ?uploads or ?uploadId is not implemented by wormfs")
