@@ -190,17 +190,27 @@ meta_ops() { awk -v p="$2" '$1 == p { print $4 }' "$1"; }
 # is the daemon's CPU per unit of work: ms per MiB, µs per 4 KiB read,
 # µs per metadata operation.
 cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
-declare -A CPU
+declare -A CPU DISK
 pid_of() { if [ "$1" = lo ]; then echo "$LO_PID"; else echo "$WF_PID"; fi; }
 
+# Sectors read from the disk that holds BENCH_DIR (field 3 of its stat).
+DISK_STAT=
+disk_dev=$(basename "$(df -P "$BENCH_DIR" | awk 'NR==2 {print $1}')")
+[ ! -r "/sys/class/block/$disk_dev/stat" ] || DISK_STAT=/sys/class/block/$disk_dev/stat
+sectors_read() { if [ -n "$DISK_STAT" ]; then awk '{print $3}' "$DISK_STAT"; else echo 0; fi; }
+
 # fio_round TEST FS R JOB RW VALUE_KIND CPU_DIVISOR FIO_ARGS...
+# Also records DISK[test,fs,round]: MiB read from the disk during the job.
 fio_round() {
-	local t=$1 fs=$2 r=$3 job=$4 rw=$5 kind=$6 div=$7 pid c0 c1
+	local t=$1 fs=$2 r=$3 job=$4 rw=$5 kind=$6 div=$7 pid c0 c1 s0 s1
 	shift 7
 	pid=$(pid_of "$fs")
 	c0=$(cpu_ms "$pid")
+	s0=$(sectors_read)
 	fio_run "$job" "${ROOT[$fs]}/seq-$r.dat" "$rw" "$@"
 	c1=$(cpu_ms "$pid")
+	s1=$(sectors_read)
+	DISK[$t,$fs,$r]=$(((s1 - s0) / 2048))
 	if [ "$kind" = iops ]; then
 		V[$t,$fs,$r]=$(fio_iops "$job")
 		div=$(jq '.jobs[0].read.total_ios' "$RES/$job.json")
@@ -325,6 +335,14 @@ fi
 	for t in "${TESTS[@]}"; do
 		printf '  %-14s %8s / %-8s %s\n' "$t" "${LOC[$t]}" "${WFC[$t]}" "${CPU_UNIT[$t]}"
 	done
+	if [ -n "$DISK_STAT" ]; then
+		echo "MiB read from $disk_dev during the read tests, per round (loopback / wormfs; the disk is shared):"
+		for t in "seq read" "rand read 4k"; do
+			printf '  %-14s' "$t"
+			for r in $(seq "$ROUNDS"); do printf ' %s: %s / %s' "$r" "${DISK[$t,lo,$r]}" "${DISK[$t,wf,$r]}"; done
+			echo
+		done
+	fi
 	if [ "$ROUNDS" -gt 1 ]; then
 		echo "per round (loopback / wormfs):"
 		for t in "${TESTS[@]}"; do
