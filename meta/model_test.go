@@ -298,7 +298,7 @@ func (r *modelRun) expect(op string, got, want error) bool {
 		}
 		return true
 	}
-	r.count[r.kind+"/refused"]++
+	r.count[r.kind+"/refused:"+sentinelName(want)]++
 	if got == nil {
 		r.fail("%s: succeeded, want error %v", op, want)
 	}
@@ -306,6 +306,30 @@ func (r *modelRun) expect(op string, got, want error) bool {
 		r.fail("%s: error %q, want %v", op, got, want)
 	}
 	return false
+}
+
+// sentinelName names an expected error for the per-kind counts.
+func sentinelName(err error) string {
+	for _, s := range []struct {
+		err  error
+		name string
+	}{
+		{ErrNoSuchBucket, "NoSuchBucket"}, {ErrNoSuchKey, "NoSuchKey"}, {ErrNoSuchVersion, "NoSuchVersion"},
+		{ErrDeleteMarker, "DeleteMarker"}, {ErrInvalidKey, "InvalidKey"}, {ErrKeyTooLong, "KeyTooLong"},
+		{ErrInvalidBucketState, "InvalidBucketState"}, {ErrInvalidBucketName, "InvalidBucketName"},
+		{ErrBucketExists, "BucketExists"}, {ErrBucketNotEmpty, "BucketNotEmpty"}, {ErrStale, "Stale"},
+		{ErrInvalidRange, "InvalidRange"}, {lockctl.ErrProtected, "Protected"},
+		{lockctl.ErrComplianceLocked, "ComplianceLocked"}, {lockctl.ErrBypassRequired, "BypassRequired"},
+		{lockctl.ErrNotLockedBucket, "NotLockedBucket"}, {lockctl.ErrPastDate, "PastDate"},
+		{lockctl.ErrTooLong, "TooLong"}, {lockctl.ErrUnknownMode, "UnknownMode"}, {lockctl.ErrMissingMode, "MissingMode"},
+		{lockctl.ErrMissingDate, "MissingDate"}, {lockctl.ErrDaysAndYears, "DaysAndYears"},
+		{lockctl.ErrNoPeriod, "NoPeriod"}, {lockctl.ErrInvalidPeriod, "InvalidPeriod"},
+	} {
+		if errors.Is(err, s.err) {
+			return s.name
+		}
+	}
+	return err.Error()
 }
 
 var modelKeys = []string{
