@@ -290,11 +290,14 @@ type relSample struct {
 	AnonKiB int64 // RssAnon: heap and stacks (RssFile is mapped files: Badger's memtables and tables)
 	Threads int64
 	FDs     int64
+	// StoreFDs are the descriptors of files in the data dir (Badger keeps
+	// every table and value-log file open: they grow with the store).
+	StoreFDs int64
 }
 
-// relProcSample reads VmRSS and Threads from /proc/PID/status and counts
-// /proc/PID/fd.
-func relProcSample(pid int) (relSample, error) {
+// relProcSample reads VmRSS, RssAnon and Threads from /proc/PID/status
+// and counts /proc/PID/fd (those under dataDir apart).
+func relProcSample(pid int, dataDir string) (relSample, error) {
 	var s relSample
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -319,5 +322,10 @@ func relProcSample(pid int) (relSample, error) {
 		return s, err
 	}
 	s.FDs = int64(len(fds))
+	for _, fd := range fds {
+		if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.HasPrefix(target, dataDir+"/") {
+			s.StoreFDs++
+		}
+	}
 	return s, nil
 }
