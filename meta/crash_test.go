@@ -279,6 +279,7 @@ func TestCrashChild(t *testing.T) {
 					}
 					h := sha256.Sum256(pendingData)
 					logLine("%s %s %s %s %d", crashBucket, "pending", v.ID, hex.EncodeToString(h[:]), len(pendingData))
+					logLine("DELETING %s %s %s", crashBucket, "pending", v.ID)
 					if _, err := s.DeleteVersion(crashBucket, "pending", v.ID, Actor{}); err != nil {
 						t.Fatal(err)
 					}
