@@ -20,6 +20,17 @@ func OpenReadOnly(dir string) (*Store, error) {
 	opts := BadgerOptions(dir)
 	opts.ReadOnly = true
 	db, err := badger.Open(opts)
+	if err != nil && strings.Contains(err.Error(), "Log truncate required") {
+		// A daemon killed with -9 leaves Badger's write-ahead log with a
+		// torn, never-acknowledged tail that a read-only open refuses to
+		// cut. Let Badger do its own crash recovery (a read-write open and
+		// close of the database alone: no wormfs reclaim, no record of ours
+		// changes), then open read-only again.
+		if rerr := recoverBadger(dir); rerr != nil {
+			return nil, fmt.Errorf("meta: recovering %s after an unclean stop: %w", dir, rerr)
+		}
+		db, err = badger.Open(opts)
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "resource temporarily unavailable") {
 			return nil, fmt.Errorf("%w: %s (stop the daemon first)", ErrLocked, dir)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // emptyValueLogs lists the value-log files of zero length in dir.
@@ -62,4 +64,20 @@ func removeEmptyValueLogs(dir string, logger *log.Logger) error {
 		}
 	}
 	return nil
+}
+
+// recoverBadger opens the database in dir read-write and closes it again,
+// so that Badger replays and truncates the write-ahead log of a process
+// that was killed. It changes none of the store's records: what a replay
+// keeps was committed, and what it cuts was never acknowledged.
+func recoverBadger(dir string) error {
+	if err := removeEmptyValueLogs(dir, log.New(os.Stderr, "wormfs: ", log.LstdFlags)); err != nil {
+		return err
+	}
+	opts := BadgerOptions(dir)
+	db, err := badger.Open(opts)
+	if err != nil {
+		return err
+	}
+	return db.Close()
 }
