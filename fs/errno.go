@@ -56,6 +56,7 @@ var errnoTable = []struct {
 	{meta.ErrBucketExists, syscall.EEXIST},
 	{meta.ErrBucketNotEmpty, syscall.ENOTEMPTY},
 	// Transient and fatal conditions.
+	{meta.ErrNoSpace, syscall.ENOSPC},
 	{meta.ErrConflict, syscall.EAGAIN},
 	{meta.ErrStale, syscall.ESTALE},
 	{context.Canceled, syscall.EINTR},

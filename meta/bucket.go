@@ -78,6 +78,9 @@ func (s *Store) CreateBucket(name string, o BucketOptions, actor Actor) (*Bucket
 	if err := ValidBucketName(name); err != nil {
 		return nil, err
 	}
+	if err := s.checkSpace(0); err != nil {
+		return nil, err
+	}
 	if o.ObjectLock {
 		o.Versioning = VersioningEnabled
 	}

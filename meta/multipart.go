@@ -169,6 +169,9 @@ func (s *Store) CopyPart(uploadID string, num int, src *Version, off, n int64) (
 	if off < 0 || n < 0 || off+n > src.Size {
 		return nil, ErrInvalidRange
 	}
+	if err := s.checkSpace(0); err != nil {
+		return nil, err
+	}
 	ext, err := s.extents(src.Seq)
 	if err != nil {
 		return nil, err
@@ -279,6 +282,9 @@ type CompletePart struct {
 func (s *Store) CompleteUpload(uploadID string, parts []CompletePart, sync bool, actor Actor) (*Version, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("%w: no parts", ErrInvalidPart)
+	}
+	if err := s.checkSpace(0); err != nil {
+		return nil, err
 	}
 	for i := 1; i < len(parts); i++ {
 		if parts[i].Number <= parts[i-1].Number {

@@ -339,6 +339,9 @@ func (s *Store) Copy(src *Version, dstBucket, dstKey string, o PublishOptions) (
 	if src.DeleteMarker {
 		return nil, ErrDeleteMarker
 	}
+	if err := s.checkSpace(0); err != nil {
+		return nil, err
+	}
 	var v *Version
 	err := s.update(func(txn *badger.Txn) error {
 		ext, err := getExtents(txn, src.Seq)

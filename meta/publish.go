@@ -51,6 +51,9 @@ func (w *Writer) Publish(o PublishOptions) (*Version, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := w.s.checkSpace(0); err != nil {
+		return nil, err
+	}
 	v := newVersion(w.key, w.size, o)
 	v.ETag, v.HashState = etag, state
 	ext := append([]extent(nil), w.ext...)

@@ -27,7 +27,11 @@ type Options struct {
 	SyncInterval time.Duration // default 1s
 	GCInterval   time.Duration // value-log GC period; default 5m; < 0 disables
 	MaxRetention time.Duration // default lockctl.DefaultMaxRetention
-	CatchUpRate  float64       // compliance clock catch-up; default lockctl.DefaultCatchUpRate
+	// MinFree is the free space kept in reserve in the data directory's
+	// file system: changes that add data fail with ErrNoSpace below it.
+	// 0 means DefaultMinFree; < 0 disables the check.
+	MinFree     int64
+	CatchUpRate float64 // compliance clock catch-up; default lockctl.DefaultCatchUpRate
 	// SysNow and Mono replace the system and monotonic clocks (unit tests
 	// of the compliance clock only).
 	SysNow func() time.Time

@@ -174,6 +174,9 @@ func (w *Writer) stage(i int) error {
 	if err != nil {
 		return err
 	}
+	if err := w.s.checkSpace(int64(len(b))); err != nil {
+		return err
+	}
 	ref := chunkRef{Size: uint32(len(b)), CRC: crc32.Checksum(b, castagnoli)}
 	err = w.s.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Set(keyData(id), b); err != nil {

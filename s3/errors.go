@@ -124,6 +124,7 @@ var (
 	ErrInternal       = apiErr("InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again.")
 	ErrSlowDown       = apiErr("SlowDown", http.StatusServiceUnavailable, "Please reduce your request rate.")
 	ErrInvalidURI     = apiErr("InvalidURI", http.StatusBadRequest, "Couldn't parse the specified URI.")
+	ErrStorageFull    = apiErr("InsufficientStorage", http.StatusInsufficientStorage, "The data directory of the store is full; free space and try again.")
 	ErrMissingBody    = apiErr("MissingRequestBodyError", http.StatusBadRequest, "Request Body is empty.")
 
 	// Request bodies of the operations.
@@ -178,6 +179,8 @@ func toAPIError(err error) (*APIError, bool) {
 		return ErrEntityTooSmall, true
 	case errors.Is(err, meta.ErrInvalidRange):
 		return ErrInvalidRange, true
+	case errors.Is(err, meta.ErrNoSpace):
+		return ErrStorageFull.WithMessage("%s", msg), true
 	case errors.Is(err, meta.ErrConflict):
 		return ErrSlowDown.WithMessage("%s", msg), true
 	case errors.Is(err, meta.ErrStale):

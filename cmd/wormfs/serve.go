@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "tls-key", Usage: "TLS key file for the S3 listener", EnvVars: []string{"WORMFS_TLS_KEY"}},
 			&cli.StringFlag{Name: "region", Usage: "region reported by GetBucketLocation", EnvVars: []string{"WORMFS_REGION"}, Value: "us-east-1"},
 			&cli.IntFlag{Name: "max-retention-days", Usage: "longest retention accepted", EnvVars: []string{"WORMFS_MAX_RETENTION_DAYS"}, Value: int(lockctl.DefaultMaxRetention / (24 * time.Hour))},
+			&cli.StringFlag{Name: "min-free", Usage: "free space kept in reserve in the data directory's file system; writes fail (ENOSPC, S3 507) below it; 0 disables", EnvVars: []string{"WORMFS_MIN_FREE"}, Value: "256MiB"},
 			&cli.DurationFlag{Name: "attr-timeout", Usage: "how long the kernel caches attributes and names (changes over S3 show in the mount within this)", EnvVars: []string{"WORMFS_ATTR_TIMEOUT"}, Value: time.Second},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request", EnvVars: []string{"WORMFS_DEBUG"}},
 		},
@@ -74,6 +76,13 @@ func serve(c *cli.Context) error {
 	if c.Duration("attr-timeout") <= 0 || c.Duration("attr-timeout") > time.Second {
 		return exitf(2, "--attr-timeout must be between 1ns and 1s (SPEC: S3 changes show in the mount within 1 s)")
 	}
+	minFree, err := parseSize(c.String("min-free"))
+	if err != nil {
+		return exitf(2, "--min-free: %v", err)
+	}
+	if minFree == 0 {
+		minFree = -1 // meta: < 0 disables the check
+	}
 	mountDir, addr := c.String("mount"), c.String("s3")
 	if mountDir == "" && addr == "" {
 		return exitf(2, "nothing to serve: both --mount and --s3 are empty")
@@ -90,6 +99,7 @@ func serve(c *cli.Context) error {
 		Dir:          c.String("data"),
 		SyncWrites:   syncMode == "always",
 		MaxRetention: time.Duration(c.Int("max-retention-days")) * 24 * time.Hour,
+		MinFree:      minFree,
 		Logger:       logger,
 	})
 	if errors.Is(err, meta.ErrLocked) {
@@ -269,4 +279,26 @@ func (c *idleConn) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.Conn.Read(p)
+}
+
+// parseSize reads a byte count: a number with an optional unit B, KiB,
+// MiB, GiB, TiB (or K, M, G, T, the same binary units).
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSuffix(t, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size (e.g. 256MiB, 1GiB, 0)", s)
+	}
+	return n * mult, nil
 }
