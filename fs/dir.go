@@ -448,7 +448,7 @@ func (n *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 			return nil, nil, 0, errno
 		}
 		p.fileAttr(&out.Attr)
-		return p.EmbeddedInode(), h, 0, 0
+		return p.EmbeddedInode(), h, h.openFlags(), 0
 	}
 	if isDir, err := n.fsys.store.IsDir(bucket, key); err != nil {
 		return nil, nil, 0, toErrno(err)
@@ -467,7 +467,7 @@ func (n *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 			return nil, nil, 0, errno
 		}
 		fn.fileAttr(&out.Attr)
-		return ch, h, 0, 0
+		return ch, h, h.openFlags(), 0
 	}
 	if !errors.Is(err, meta.ErrNoSuchKey) {
 		return nil, nil, 0, toErrno(err)
@@ -486,7 +486,7 @@ func (n *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 		return nil, nil, 0, errno
 	}
 	fn.fileAttr(&out.Attr)
-	return ch, h, 0, 0
+	return ch, h, h.openFlags(), 0
 }
 
 // Unlink writes a delete marker; every version stays.

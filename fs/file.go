@@ -24,9 +24,10 @@ type overrides struct {
 	meta           map[string]*string // user metadata to set (nil: remove)
 }
 
-// fileNode is a file or a symbolic link: one key of a bucket. Every open
-// handle that writes shares the node's one meta.Writer, so the kernel's
-// view of one inode is one content; a publish turns it into a version.
+// fileNode is a file or a symbolic link: one key of a bucket. A handle
+// opened with O_TRUNC writes into its own meta.Writer (private); the other
+// write handles share the node's one writer (w), so appenders interleave
+// whole appends. A publish turns a writer's content into a version.
 type fileNode struct {
 	gofs.Inode
 
@@ -36,19 +37,47 @@ type fileNode struct {
 	bucket   string
 	key      string
 	cur      *meta.Version // the newest version known; nil before the first
-	rd       *meta.Reader  // reader of cur, opened at the first read
-	w        *meta.Writer  // the writer of the open write handles
+	rd       *meta.Reader  // reader of cur for shared write handles, opened at the first read
+	w        *meta.Writer  // the writer shared by the write handles opened without O_TRUNC
 	wbase    uint64        // Seq of the version w starts from (0: empty)
 	writers  int           // open handles that may write
-	wrote    bool          // data written since the last publish
-	pending  bool          // a create or truncate not published yet
+	handles  int           // open handles
+	wrote    bool          // data written into w since its last publish
+	pending  bool          // an ftruncate through a shared handle not published yet
+	creating bool          // created here, no version yet (published at the last close)
 	unlinked bool          // unlinked or replaced: publishes nothing more
+	epoch    uint64        // bumped by unlink and create: older private writers publish nothing
 	created  attrs         // attributes of a file created here, before its first version
 	over     overrides
-	mtime    time.Time // time of the last unpublished write
+	mtime    time.Time // time of the last unpublished write into w
 	seen     bool      // content was read through the mount (page cache)
 	keepSeq  uint64    // the version the kernel's cached pages hold (0: unknown)
+
+	privs map[*private]struct{} // the open private writers
+	show  *private              // the private writer whose size the attributes show
+
+	// The read-only handles that use the page cache all read one version
+	// (cachedSeq); the size shown never goes below its size while they are
+	// open, so that the kernel does not cut their reads short.
+	cachedOpen int
+	cachedSeq  uint64
+	cachedSize int64
+	attrSize   int64     // the size last shown to the kernel (its i_size)
+	curSince   time.Time // since when cur is the current version
 }
+
+// private is the content of one handle opened with O_TRUNC: its own
+// meta.Writer, which no other handle sees or disturbs until it is
+// published.
+type private struct {
+	w       *meta.Writer // nil after a rename: restarted from the current version
+	wrote   bool         // data written since the last publish
+	pending bool         // an O_TRUNC or ftruncate not published yet
+	mtime   time.Time    // time of the last change
+	epoch   uint64       // the node's epoch at open
+}
+
+func (p *private) unpublished() bool { return p.wrote || p.pending }
 
 // handle is one open file.
 type handle struct {
@@ -56,6 +85,23 @@ type handle struct {
 	write  bool
 	append bool
 	keep   bool // opened with FOPEN_KEEP_CACHE
+	direct bool // opened with FOPEN_DIRECT_IO
+	cached bool // a read-only handle counted in cachedOpen
+	priv   *private
+	snap   *meta.Version // read-only: the version current at open (nil: empty)
+	rd     *meta.Reader  // reader of snap, opened at the first read
+}
+
+// openFlags are the FOPEN_* flags the handle was opened with.
+func (h *handle) openFlags() uint32 {
+	var fl uint32
+	if h.keep {
+		fl |= fuse.FOPEN_KEEP_CACHE
+	}
+	if h.direct {
+		fl |= fuse.FOPEN_DIRECT_IO
+	}
+	return fl
 }
 
 func (n *fileNode) loc() (bucket, key string) {
@@ -72,8 +118,9 @@ func (n *fileNode) startCreate(a attrs) {
 		n.w.Abort()
 		n.w = nil
 	}
-	n.unlinked, n.pending, n.created, n.cur, n.rd = false, true, a, nil, nil
-	n.wrote, n.over = false, overrides{}
+	n.unlinked, n.creating, n.pending, n.created, n.cur, n.rd = false, true, false, a, nil, nil
+	n.wrote, n.over, n.show = false, overrides{}, nil
+	n.epoch++
 	n.mtime = time.Now()
 	bucket, key := n.bucket, n.key
 	n.mu.Unlock()
@@ -91,7 +138,15 @@ func (n *fileNode) observe(v *meta.Version) bool {
 func (n *fileNode) observeLocked(v *meta.Version) bool {
 	if n.cur != nil && n.cur.Seq == v.Seq {
 		n.cur = v // attributes may have changed in place
+		if n.curSince.IsZero() {
+			n.curSince = v.Created
+		}
 		return false
+	}
+	if n.cur == nil && n.curSince.IsZero() {
+		n.curSince = v.Created // the first version this node knows
+	} else {
+		n.curSince = time.Now()
 	}
 	n.cur, n.rd = v, nil
 	return true
@@ -113,13 +168,61 @@ func (n *fileNode) refreshLocked() (changed bool, err error) {
 // unpublishedLocked reports whether the node holds changes that no
 // version has yet.
 func (n *fileNode) unpublishedLocked() bool {
-	return !n.unlinked && (n.wrote || n.pending)
+	return !n.unlinked && (n.wrote || n.pending || n.creating)
+}
+
+// liveLocked reports whether p may still publish: the node was neither
+// unlinked nor created anew since p was opened.
+func (n *fileNode) liveLocked(p *private) bool {
+	return !n.unlinked && p.epoch == n.epoch
+}
+
+// privUnpublishedLocked reports whether an open private writer holds
+// changes that no version has yet.
+func (n *fileNode) privUnpublishedLocked() bool {
+	for p := range n.privs {
+		if p.unpublished() && n.liveLocked(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// changingLocked reports whether a writer of the node (shared or private)
+// holds changes that no version has yet: attribute changes then wait for
+// the version those changes make.
+func (n *fileNode) changingLocked() bool {
+	return n.unpublishedLocked() || n.privUnpublishedLocked()
+}
+
+// publishCreatedLocked publishes a file created here that has no version
+// yet: the private writer the attributes show, else the shared writer.
+func (n *fileNode) publishCreatedLocked(c caller) error {
+	if p := n.show; p != nil && p.unpublished() && n.liveLocked(p) {
+		return n.publishLocked(c, false, p)
+	}
+	return n.publishLocked(c, false, nil)
+}
+
+// ensurePrivLocked restarts a private writer that a rename dropped, from
+// the current version of the new key.
+func (n *fileNode) ensurePrivLocked(p *private) error {
+	if p.w != nil {
+		return nil
+	}
+	w, err := n.fsys.store.NewWriter(n.bucket, n.key, n.cur)
+	if err != nil {
+		return err
+	}
+	p.w = w
+	return nil
 }
 
 // unlink makes the node an orphan: nothing it holds is published.
 func (n *fileNode) unlink() {
 	n.mu.Lock()
-	n.unlinked, n.pending, n.wrote = true, false, false
+	n.unlinked, n.pending, n.creating, n.wrote, n.show = true, false, false, false, nil
+	n.epoch++
 	if n.w != nil && n.writers == 0 {
 		n.w.Abort()
 		n.w = nil
@@ -138,6 +241,12 @@ func (n *fileNode) moveTo(bucket, key string) {
 		n.w.Abort()
 		n.w = nil
 	}
+	for p := range n.privs {
+		if p.w != nil {
+			p.w.Abort() // bound to the old key; restarted at the next use
+			p.w = nil
+		}
+	}
 	n.cur, n.rd = nil, nil
 	n.refreshLocked()
 	n.mu.Unlock()
@@ -149,8 +258,15 @@ func (n *fileNode) settle(c caller) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.unpublishedLocked() {
-		if err := n.publishLocked(c, false); err != nil {
+		if err := n.publishLocked(c, false, nil); err != nil {
 			return err
+		}
+	}
+	for p := range n.privs {
+		if p.unpublished() && n.liveLocked(p) {
+			if err := n.publishLocked(c, false, p); err != nil {
+				return err
+			}
 		}
 	}
 	if n.w != nil && n.writers == 0 {
@@ -164,7 +280,7 @@ func (n *fileNode) settle(c caller) error {
 // writer whose base is no longer the current version (a change over S3) is
 // replaced, so the change is not overwritten with older content.
 func (n *fileNode) ensureWriterLocked() error {
-	if n.w != nil && !n.wrote && !n.pending {
+	if n.w != nil && !n.wrote && !n.pending && !n.creating {
 		v, err := n.fsys.store.Get(n.bucket, n.key, "")
 		if err == nil && v.Seq != n.wbase || errors.Is(err, meta.ErrNoSuchKey) && n.wbase != 0 {
 			n.w.Abort()
@@ -175,7 +291,7 @@ func (n *fileNode) ensureWriterLocked() error {
 		return nil
 	}
 	var base *meta.Version
-	if !n.pending || n.cur != nil {
+	if !n.creating || n.cur != nil {
 		if _, err := n.refreshLocked(); err != nil {
 			return err
 		}
@@ -193,12 +309,23 @@ func (n *fileNode) ensureWriterLocked() error {
 	return nil
 }
 
-// publishLocked commits the writer's content as a new version. It keeps
-// the POSIX attributes and user metadata of the current version (or the
+// publishLocked commits the content of a writer as a new version: of the
+// private writer p, or of the shared writer when p is nil. It keeps the
+// POSIX attributes and user metadata of the current version (or the
 // attributes given at create), with the pending chmod/chown/utimes applied.
-func (n *fileNode) publishLocked(c caller, sync bool) error {
-	if err := n.ensureWriterLocked(); err != nil {
-		return err
+func (n *fileNode) publishLocked(c caller, sync bool, p *private) error {
+	var w *meta.Writer
+	var wrote bool
+	if p == nil {
+		if err := n.ensureWriterLocked(); err != nil {
+			return err
+		}
+		w, wrote = n.w, n.wrote
+	} else {
+		if err := n.ensurePrivLocked(p); err != nil {
+			return err
+		}
+		w, wrote = p.w, p.wrote
 	}
 	po := meta.PublishOptions{Actor: n.fsys.actor(c, false), Sync: sync}
 	base, err := n.fsys.store.Get(n.bucket, n.key, "")
@@ -241,15 +368,21 @@ func (n *fileNode) publishLocked(c caller, sync bool) error {
 		}
 		po.UserMeta = m
 	}
-	if !n.wrote {
-		n.w.MarkDirty()
+	if !wrote {
+		w.MarkDirty()
 	}
-	v, err := n.w.Publish(po)
+	v, err := w.Publish(po)
 	if err != nil {
 		return err
 	}
-	n.cur, n.rd, n.wbase, n.keepSeq = v, nil, v.Seq, 0
-	n.wrote, n.pending, n.over = false, false, overrides{}
+	if p == nil {
+		n.wbase, n.wrote, n.pending = v.Seq, false, false
+	} else {
+		p.wrote, p.pending = false, false
+	}
+	n.show = nil // the newest change is this version
+	n.cur, n.rd, n.keepSeq, n.curSince = v, nil, 0, time.Now()
+	n.creating, n.over = false, overrides{}
 	n.fsys.dropPending(n, n.bucket, n.key)
 	return nil
 }
@@ -272,12 +405,20 @@ func (n *fileNode) attrLocked(a *fuse.Attr) {
 			typ = syscall.S_IFLNK
 		}
 	}
-	if n.w != nil && n.unpublishedLocked() {
+	shared := n.w != nil && n.unpublishedLocked()
+	if shared {
 		size = n.w.Size()
 		if !n.mtime.IsZero() {
 			mtime, ctime = n.mtime, n.mtime
 		}
 	}
+	if p := n.show; p != nil && p.w != nil && p.unpublished() && n.liveLocked(p) && (!shared || !p.mtime.Before(n.mtime)) {
+		size, mtime, ctime = p.w.Size(), p.mtime, p.mtime
+	}
+	if n.cachedOpen > 0 && size < n.cachedSize {
+		size = n.cachedSize // page-cached readers of an older version are open
+	}
+	n.attrSize = size
 	if n.over.mode != nil {
 		mode = *n.over.mode
 	}
@@ -329,75 +470,105 @@ func (n *fileNode) getattr(a *fuse.Attr) (notify bool, err error) {
 }
 
 // open makes a handle. A handle that may write (or truncates, or is the
-// handle of a create) counts towards the last-close publish.
+// handle of a create) counts towards the last-close publish. O_TRUNC gives
+// the handle a private writer, starting empty; other write handles share
+// the node's writer. A read-only handle reads the version current now.
 func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.Errno) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if !n.pending && !n.unlinked && n.w == nil {
+	if !n.creating && !n.unlinked {
 		v, err := n.fsys.store.Get(n.bucket, n.key, "")
-		if err != nil {
+		switch {
+		case err == nil:
+			n.observeLocked(v)
+		case n.writers == 0 || !errors.Is(err, meta.ErrNoSuchKey):
 			return nil, toErrno(err) // gone (deleted over S3)
 		}
-		n.observeLocked(v)
 	}
 	if n.cur != nil && n.cur.Link {
 		return nil, syscall.ELOOP
 	}
 	h := &handle{n: n, append: flags&syscall.O_APPEND != 0}
-	h.write = create || flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0
-	if flags&syscall.O_TRUNC != 0 && !create {
-		if err := n.ensureWriterLocked(); err != nil {
+	trunc := flags&syscall.O_TRUNC != 0
+	h.write = create || flags&syscall.O_ACCMODE != syscall.O_RDONLY || trunc
+	if !h.write && n.creating && n.cur == nil {
+		// Created here and not published yet: shown as empty, but there
+		// is no version to read yet.
+		return nil, syscall.ENOENT
+	}
+	if trunc {
+		w, err := n.fsys.store.NewWriter(n.bucket, n.key, nil)
+		if err != nil {
 			return nil, toErrno(err)
 		}
-		if err := n.w.Truncate(0); err != nil {
-			return nil, toErrno(err)
+		h.priv = &private{w: w, pending: true, mtime: time.Now(), epoch: n.epoch}
+		if n.privs == nil {
+			n.privs = map[*private]struct{}{}
 		}
-		n.pending = true
-		n.mtime = time.Now()
+		n.privs[h.priv] = struct{}{}
+		n.show = h.priv
+	}
+	// Different handles may see different contents now, so the page cache
+	// is used only where it cannot mix them: by a write handle that is the
+	// only handle and shares the node's writer, and by read-only handles
+	// while no write handle is open, all reading one version. The cache is
+	// kept (FOPEN_KEEP_CACHE) only by a read-only open of the very version
+	// the previous read-only open saw, with no writer in between.
+	switch {
+	case h.write:
+		h.direct = h.priv != nil || n.handles > 0
+		n.keepSeq = 0
+	case n.writers > 0 || n.cur == nil || n.cachedOpen > 0 && n.cachedSeq != n.cur.Seq ||
+		n.attrSize != n.cur.Size || time.Since(n.curSince) < n.fsys.timeout:
+		// The kernel cuts page-cache reads at the size it was last
+		// shown, which may be another version's until the attribute
+		// timeout; direct reads end where the version ends. So a file
+		// that is being written, or changed within the attribute
+		// timeout, is read with direct I/O.
+		h.direct = true
+		n.keepSeq = 0
+	default:
+		h.cached = true
+		h.keep = n.keepSeq == n.cur.Seq
+		n.keepSeq = n.cur.Seq
+		n.cachedOpen++
+		n.cachedSeq, n.cachedSize = n.cur.Seq, n.cur.Size
+	}
+	if !h.write {
+		h.snap = n.cur
 	}
 	if h.write {
 		n.writers++
 	}
-	// The page cache is kept only by a read-only open of the very version
-	// the previous read-only open saw, with no writer in between.
-	if h.write || n.w != nil || n.cur == nil {
-		n.keepSeq = 0
-	} else {
-		h.keep = n.keepSeq == n.cur.Seq
-		n.keepSeq = n.cur.Seq
-	}
+	n.handles++
 	return h, 0
 }
 
-// Open opens the file. The kernel page cache is kept (FOPEN_KEEP_CACHE)
-// only when the version is the one the previous read-only open saw and no
-// writer came in between; otherwise the kernel drops it, so an open reads
-// what the store holds now. With
-// CAP_ATOMIC_O_TRUNC, O_TRUNC arrives here and starts a new, empty
-// content that is published at the first flush with data or at the last
-// close.
+// Open opens the file. With CAP_ATOMIC_O_TRUNC, O_TRUNC arrives here and
+// starts the handle's own, empty content, published at its first flush
+// with data or at its close. See open for the page cache.
 func (n *fileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	h, errno := n.open(callerOf(ctx), flags, false)
 	if errno != 0 {
 		return nil, 0, errno
 	}
-	if h.keep {
-		return h, fuse.FOPEN_KEEP_CACHE, 0
-	}
-	return h, 0, 0
+	return h, h.openFlags(), 0
 }
 
-// Read reads the unpublished content while the file is being written, and
-// the current version otherwise.
+// Read reads what the handle sees: a read-only handle the version that
+// was current when it was opened, an O_TRUNC handle its own content, a
+// shared write handle the shared writer's content (or the current version
+// while nothing is written).
 func (n *fileNode) Read(ctx context.Context, f gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	h, _ := f.(*handle)
 	for try := 0; ; try++ {
-		nr, rd, err := n.readSource(dest, off)
+		nr, rd, err := n.readSource(h, dest, off)
 		if err == nil && rd != nil {
 			nr, err = rd.ReadAt(dest, off) // outside the lock: a Reader is immutable
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			if errors.Is(err, meta.ErrStale) && try == 0 {
-				n.dropReader()
+				n.dropReader(h)
 				continue // the version was permanently deleted; read the current one
 			}
 			return nil, toErrno(err)
@@ -406,12 +577,32 @@ func (n *fileNode) Read(ctx context.Context, f gofs.FileHandle, dest []byte, off
 	}
 }
 
-// readSource reads from the writer when it holds content no version has
-// (nr bytes into dest), or returns the reader of the current version.
-func (n *fileNode) readSource(dest []byte, off int64) (int, *meta.Reader, error) {
+// readSource reads from a writer (nr bytes into dest), or returns the
+// reader of the version the handle reads.
+func (n *fileNode) readSource(h *handle, dest []byte, off int64) (int, *meta.Reader, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.seen = true
+	switch {
+	case h != nil && h.priv != nil:
+		if err := n.ensurePrivLocked(h.priv); err != nil {
+			return 0, nil, err
+		}
+		nr, err := h.priv.w.ReadAt(dest, off)
+		return nr, nil, err
+	case h != nil && !h.write:
+		if h.snap == nil {
+			return 0, nil, nil
+		}
+		if h.rd == nil {
+			rd, err := n.fsys.store.NewReader(h.snap)
+			if err != nil {
+				return 0, nil, err
+			}
+			h.rd = rd
+		}
+		return 0, h.rd, nil
+	}
 	if n.w != nil && (n.unpublishedLocked() || n.unlinked) {
 		nr, err := n.w.ReadAt(dest, off)
 		return nr, nil, err
@@ -429,20 +620,41 @@ func (n *fileNode) readSource(dest []byte, off int64) (int, *meta.Reader, error)
 	return 0, n.rd, nil
 }
 
-// dropReader forgets the reader and rereads the current version.
-func (n *fileNode) dropReader() {
+// dropReader forgets the reader of a version that is gone and rereads the
+// current version.
+func (n *fileNode) dropReader(h *handle) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.rd = nil
 	n.refreshLocked()
+	if h != nil && !h.write {
+		h.rd, h.snap = nil, n.cur
+	}
 }
 
-// Write stages data into the shared writer (copy-on-write from the current
-// version; O_APPEND writes at the end, costing only the appended bytes).
+// Write stages data into the handle's private writer, or into the shared
+// writer (copy-on-write from the current version; O_APPEND writes at the
+// end, costing only the appended bytes).
 func (n *fileNode) Write(ctx context.Context, f gofs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
 	h, _ := f.(*handle)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if h != nil && h.priv != nil {
+		p := h.priv
+		if err := n.ensurePrivLocked(p); err != nil {
+			return 0, toErrno(err)
+		}
+		if h.append {
+			off = p.w.Size()
+		}
+		nw, err := p.w.WriteAt(data, off)
+		if err != nil {
+			return uint32(nw), toErrno(err)
+		}
+		p.wrote, p.mtime = true, time.Now()
+		n.show, n.keepSeq, n.over.mtime = p, 0, nil
+		return uint32(nw), 0
+	}
 	if err := n.ensureWriterLocked(); err != nil {
 		return 0, toErrno(err)
 	}
@@ -460,9 +672,9 @@ func (n *fileNode) Write(ctx context.Context, f gofs.FileHandle, data []byte, of
 	return uint32(nw), 0
 }
 
-// Flush (each close) publishes a version when new data was written since
-// the last publish, and nothing otherwise: shells flush a duplicated
-// descriptor before they write.
+// Flush (each close) publishes a version when new data was written
+// through the handle's writer since its last publish, and nothing
+// otherwise: shells flush a duplicated descriptor before they write.
 func (n *fileNode) Flush(ctx context.Context, f gofs.FileHandle) syscall.Errno {
 	h, _ := f.(*handle)
 	if h == nil || !h.write {
@@ -470,40 +682,79 @@ func (n *fileNode) Flush(ctx context.Context, f gofs.FileHandle) syscall.Errno {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if p := h.priv; p != nil {
+		if p.wrote && n.liveLocked(p) {
+			return toErrno(n.publishLocked(callerOf(ctx), false, p))
+		}
+		return 0
+	}
 	if n.wrote && !n.unlinked {
-		return toErrno(n.publishLocked(callerOf(ctx), false))
+		return toErrno(n.publishLocked(callerOf(ctx), false, nil))
 	}
 	return 0
 }
 
-// Fsync publishes every unpublished change (data, truncate, create) and
-// puts it on disk before it returns.
+// Fsync publishes every unpublished change of the handle's writer (data,
+// truncate, create) and puts it on disk before it returns.
 func (n *fileNode) Fsync(ctx context.Context, f gofs.FileHandle, flags uint32) syscall.Errno {
+	h, _ := f.(*handle)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if h != nil && h.priv != nil {
+		if h.priv.unpublished() && n.liveLocked(h.priv) {
+			return toErrno(n.publishLocked(callerOf(ctx), true, h.priv))
+		}
+		return toErrno(n.fsys.store.Sync())
+	}
 	if n.unpublishedLocked() {
-		return toErrno(n.publishLocked(callerOf(ctx), true))
+		return toErrno(n.publishLocked(callerOf(ctx), true, nil))
 	}
 	return toErrno(n.fsys.store.Sync())
 }
 
-// Release (asynchronous, after the last close of a handle) publishes a
-// truncate or a create that no flush published (a file created and never
-// written becomes a 0-byte version) once the last writing handle is gone.
+// Release (asynchronous, after the last close of a handle) publishes what
+// no flush published: the O_TRUNC of a private handle that was never
+// written (an empty version), and, once the last writing handle is gone,
+// a create or ftruncate of the shared writer (a file created and never
+// written becomes a 0-byte version).
 func (n *fileNode) Release(ctx context.Context, f gofs.FileHandle) syscall.Errno {
 	h, _ := f.(*handle)
-	if h == nil || !h.write {
+	if h == nil {
 		return 0
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.writers--
-	if n.writers > 0 {
+	n.handles--
+	if h.cached {
+		if n.cachedOpen--; n.cachedOpen == 0 {
+			n.cachedSize = 0
+		}
+	}
+	if !h.write {
 		return 0
 	}
 	var err error
+	if p := h.priv; p != nil {
+		delete(n.privs, p)
+		if p.unpublished() && n.liveLocked(p) {
+			if err = n.publishLocked(callerOf(ctx), false, p); err != nil {
+				logf("publish %s/%s at close: %v", n.bucket, n.key, err)
+			}
+		}
+		if n.show == p {
+			n.show = nil
+		}
+		if p.w != nil {
+			p.w.Abort()
+			p.w = nil
+		}
+	}
+	n.writers--
+	if n.writers > 0 {
+		return toErrno(err)
+	}
 	if n.unpublishedLocked() {
-		if err = n.publishLocked(callerOf(ctx), false); err != nil {
+		if err = n.publishLocked(callerOf(ctx), false, nil); err != nil {
 			logf("publish %s/%s at close: %v", n.bucket, n.key, err)
 		}
 	}
@@ -511,8 +762,8 @@ func (n *fileNode) Release(ctx context.Context, f gofs.FileHandle) syscall.Errno
 		n.w.Abort()
 		n.w = nil
 	}
-	if n.pending || n.unlinked {
-		n.pending = false
+	if n.creating || n.pending || n.unlinked {
+		n.creating, n.pending = false, false
 		n.fsys.dropPending(n, n.bucket, n.key)
 	}
 	return toErrno(err)
@@ -547,7 +798,7 @@ func (n *fileNode) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetA
 	}
 	if u.Mode != nil || u.UID != nil || u.GID != nil || u.Mtime != nil {
 		n.mu.Lock()
-		if n.unpublishedLocked() || n.cur == nil {
+		if n.changingLocked() || n.cur == nil {
 			if u.Mode != nil {
 				n.over.mode = u.Mode
 			}
@@ -584,6 +835,20 @@ func (n *fileNode) truncate(c caller, h *handle, size int64) syscall.Errno {
 	if n.cur != nil && n.cur.Link {
 		return syscall.EINVAL
 	}
+	if h != nil && h.priv != nil {
+		// ftruncate of an O_TRUNC handle: its own content, published with
+		// its next flush or its close.
+		p := h.priv
+		if err := n.ensurePrivLocked(p); err != nil {
+			return toErrno(err)
+		}
+		if err := p.w.Truncate(size); err != nil {
+			return toErrno(err)
+		}
+		p.pending, p.mtime = true, time.Now()
+		n.show, n.keepSeq, n.over.mtime = p, 0, nil
+		return 0
+	}
 	if err := n.ensureWriterLocked(); err != nil {
 		return toErrno(err)
 	}
@@ -600,7 +865,7 @@ func (n *fileNode) truncate(c caller, h *handle, size int64) syscall.Errno {
 		return 0
 	}
 	// truncate(2): a complete operation, published now.
-	if err := n.publishLocked(c, false); err != nil {
+	if err := n.publishLocked(c, false, nil); err != nil {
 		return toErrno(err)
 	}
 	if n.writers == 0 {

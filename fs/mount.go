@@ -83,7 +83,7 @@ func Mount(store *meta.Store, dir string, o Options) (*Mounted, error) {
 		Debug:             o.Debug,
 		Logger:            l,
 		DirectMount:       os.Geteuid() == 0,
-		ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC,
+		ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_DIRECT_IO_ALLOW_MMAP,
 	}
 	opts := &gofs.Options{
 		MountOptions:    mo,

@@ -102,8 +102,8 @@ func (n *fileNode) lockTarget(c caller) (*meta.Version, syscall.Errno) {
 	if _, err := n.refreshLocked(); err != nil {
 		return nil, toErrno(err)
 	}
-	if n.cur == nil && n.pending {
-		if err := n.publishLocked(c, false); err != nil {
+	if n.cur == nil && n.creating {
+		if err := n.publishCreatedLocked(c); err != nil {
 			return nil, toErrno(err)
 		}
 	}
@@ -258,7 +258,7 @@ func (n *fileNode) changeMeta(k, val string, set bool) syscall.Errno {
 		n.mu.Unlock()
 		return syscall.ENOENT
 	}
-	if n.unpublishedLocked() || n.cur == nil {
+	if n.changingLocked() || n.cur == nil {
 		if n.over.meta == nil {
 			n.over.meta = map[string]*string{}
 		}
