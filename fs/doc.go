@@ -19,22 +19,54 @@
 //
 // # Writing makes versions
 //
-// Every file node has at most one meta.Writer, shared by all its open
-// handles, started copy-on-write from the current version at the first
-// change, so appending costs the appended bytes and a 10 GiB file needs a
-// few chunk buffers of memory, never the whole file. Data is staged into
-// the store as it arrives and becomes visible only when published:
+// Writes are close-to-open, as on NFS, so that a version is always one
+// writer's whole content (SPEC §3):
 //
-//   - a flush (each close) publishes when data was written since the last
-//     publish, and nothing otherwise: shells flush a duplicated descriptor
-//     before they write, and the kernel sends FLUSH before RELEASE, which
-//     is asynchronous, so publishing waits for no RELEASE;
-//   - fsync publishes every unpublished change and syncs the store;
-//   - a create or an O_TRUNC that no write followed is published at the
-//     last close of the file's writing handles (RELEASE), so `touch f` and
-//     `: > f` make a 0-byte version, while `echo b > f` makes one version
-//     holding "b";
-//   - truncate(2) without a handle publishes at once.
+//   - a handle opened with O_TRUNC (shell redirection, cp, rsync's and
+//     tar's O_TRUNC creates) gets its own meta.Writer, starting empty, that
+//     no other handle sees or disturbs; its flush publishes its content as
+//     one version. Two such writers of one file never mix: each publish
+//     is one whole version, the last publish is the current one;
+//   - the other write handles (read-modify-write, O_APPEND appenders, dd
+//     conv=notrunc, a create without O_TRUNC) share the node's one
+//     meta.Writer, started copy-on-write from the current version at the
+//     first change, so several appenders interleave whole appends as POSIX
+//     does and appending costs the appended bytes;
+//   - a handle opened read-only reads the committed version that was
+//     current when it was opened, whole, whatever is written or published
+//     meanwhile; a new open after a writer's close reads the new version.
+//     A write handle reads its own writer's content. A file created here
+//     that has no version yet is listed and stat shows it empty, but a
+//     read-only open of it is ENOENT: there is no version to read yet.
+//
+// A 10 GiB file needs a few chunk buffers of memory per writer, never the
+// whole file. Data is staged into the store as it arrives and becomes
+// visible only when published:
+//
+//   - a flush (each close) publishes the handle's writer when data was
+//     written into it since its last publish, and nothing otherwise:
+//     shells flush a duplicated descriptor before they write, and the
+//     kernel sends FLUSH before RELEASE, which is asynchronous, so
+//     publishing waits for no RELEASE;
+//   - fsync publishes every unpublished change of the handle's writer and
+//     syncs the store;
+//   - an O_TRUNC (or ftruncate) of a private handle that no write followed
+//     is published at its RELEASE; a create of a shared writer that no
+//     write followed at the last close of the file's writing handles. So
+//     `touch f` and `: > f` make a 0-byte version, while `echo b > f`
+//     makes one version holding "b";
+//   - truncate(2) without a handle publishes at once (from the shared
+//     writer, or the current version);
+//   - a rename publishes every writer's unpublished changes first; a
+//     private writer then goes on from the current version of the new
+//     name.
+//
+// Attributes while writing: the size and mtime shown are those of the
+// newest change, the committed version or the most recently written
+// private writer (so `ls -l` during a cp grows) or the shared writer.
+// While read-only handles that use the page cache are open on an older,
+// larger version, the size shown does not go below theirs, because the
+// kernel cuts page-cache reads at the size it was last told.
 //
 // The mount negotiates CAP_ATOMIC_O_TRUNC, so O_TRUNC arrives with the
 // OPEN rather than as a SETATTR without a handle. The kernel writeback
@@ -58,12 +90,27 @@
 //
 // Entry, attribute and negative timeouts are Options.Timeout (1 s).
 // Getattr rereads the current version; the kernel drops cached pages when
-// size or mtime change (CAP_AUTO_INVAL_DATA). An open keeps the page cache
-// (FOPEN_KEEP_CACHE) only when it is read-only and finds the very version
-// the previous read-only open found, with no writer in between; any other
-// open makes the kernel drop it. When Getattr sees a version it did not
-// know for a file whose pages may be cached, it also sends an inode
-// invalidation, from a goroutine and never while holding a node lock.
+// size or mtime change (CAP_AUTO_INVAL_DATA). Since different handles of
+// one inode may see different contents, the kernel page cache (one per
+// inode) is used only where it cannot mix them; every other handle is
+// opened with FOPEN_DIRECT_IO (CAP_DIRECT_IO_ALLOW_MMAP keeps mmap
+// working on those):
+//
+//   - a write handle uses the page cache only when it shares the node's
+//     writer and is the only handle open;
+//   - a read-only handle uses it only while no write handle is open, its
+//     version has been the current one for at least the attribute timeout
+//     and is the size the kernel was last shown, and every other
+//     page-cached handle open reads that same version. So sequential
+//     reads of an undisturbed file go through the page cache as before,
+//     and a file being written or just changed is read directly.
+//
+// A page-cached open keeps the cache (FOPEN_KEEP_CACHE) only when it finds
+// the very version the previous page-cached open found, with no writer in
+// between; any other open makes the kernel drop it. When Getattr sees a
+// version it did not know for a file whose pages may be cached, it also
+// sends an inode invalidation, from a goroutine and never while holding a
+// node lock.
 //
 // # Locks as extended attributes
 //
