@@ -84,6 +84,10 @@ func Mount(store *meta.Store, dir string, o Options) (*Mounted, error) {
 		Logger:            l,
 		DirectMount:       os.Geteuid() == 0,
 		ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_DIRECT_IO_ALLOW_MMAP,
+		// Reads answer from memory (ReadResultData): splicing them through
+		// a pipe gains nothing, and a direct-I/O read of 1 MiB does not fit
+		// the pipe (a log line per read).
+		DisableSplice: true,
 	}
 	opts := &gofs.Options{
 		MountOptions:    mo,
