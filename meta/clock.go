@@ -50,6 +50,16 @@ func (s *Store) ClockOffset() time.Duration {
 }
 
 func (s *Store) persistClock() error {
+	if err := s.checkFloor(); err != nil {
+		// The clock is persisted again once there is room; until then a
+		// restart resumes from the last persisted time, which is never
+		// ahead of the true compliance time.
+		if !s.lowSpace.Swap(true) {
+			s.logger.Printf("compliance clock not persisted: %v", err)
+		}
+		return nil
+	}
+	s.lowSpace.Store(false)
 	s.clockMu.Lock()
 	now := s.clock.Now()
 	s.clockMu.Unlock()

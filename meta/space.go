@@ -21,6 +21,30 @@ var ErrNoSpace = errors.New("not enough free space in the data directory")
 // freed.
 const DefaultMinFree = 256 << 20
 
+// checkFloor refuses every change, deletes and lock changes included, when
+// the file system is nearly full: a quarter of the reserve (at least 1 MiB).
+// Between the floor and the reserve, changes that free space or only touch
+// records go on; below it nothing is written at all, because any Badger
+// write could then be the one that dies of SIGBUS.
+func (s *Store) checkFloor() error {
+	min := s.opts.MinFree
+	if min < 0 {
+		return nil
+	}
+	if min == 0 {
+		min = DefaultMinFree
+	}
+	floor := max(min/4, 1<<20)
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(s.opts.Dir, &st); err != nil {
+		return nil
+	}
+	if free := int64(st.Bavail) * int64(st.Bsize); free < floor {
+		return fmt.Errorf("%w: %d KiB free in %s; nothing is written below %d MiB", ErrNoSpace, free>>10, s.opts.Dir, floor>>20)
+	}
+	return nil
+}
+
 // checkSpace refuses a change that adds n bytes when the free space would
 // drop below the reserve. A file system that cannot be asked is assumed to
 // have room.

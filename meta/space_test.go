@@ -3,6 +3,7 @@ package meta
 import (
 	"bytes"
 	"errors"
+	"syscall"
 	"testing"
 )
 
@@ -26,8 +27,13 @@ func TestNoSpace(t *testing.T) {
 	}
 	s.Close()
 
-	// The same store, now with a reserve no file system has.
-	s, err = Open(Options{Dir: dir, GCInterval: -1, MinFree: 1 << 62})
+	// The same store, now with a reserve 64 MiB above the free space, so the
+	// free space lies between the floor and the reserve.
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(Options{Dir: dir, GCInterval: -1, MinFree: int64(st.Bavail)*int64(st.Bsize) + 64<<20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,5 +86,41 @@ func TestNoSpace(t *testing.T) {
 	}
 	if st, _ := s.Stats(); st.Chunks != 0 {
 		t.Errorf("after the delete %d chunks remain", st.Chunks)
+	}
+}
+
+// TestNoSpaceFloor: below the floor nothing is written at all, not even a
+// lock change or a delete, and the store still opens and reads.
+func TestNoSpaceFloor(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateBucket("locks", BucketOptions{ObjectLock: true}, Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := s.NewWriter("locks", "a", nil)
+	w.WriteAt([]byte("kept"), 0)
+	v, err := w.Publish(PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = Open(Options{Dir: dir, GCInterval: -1, MinFree: 1 << 62})
+	if err != nil {
+		t.Fatalf("open below the floor: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.SetLegalHold("locks", "a", v.ID, true, Actor{}); !errors.Is(err, ErrNoSpace) {
+		t.Errorf("legal hold below the floor: %v, want ErrNoSpace", err)
+	}
+	if _, err := s.Delete("locks", "a", PublishOptions{}); !errors.Is(err, ErrNoSpace) {
+		t.Errorf("delete marker below the floor: %v, want ErrNoSpace", err)
+	}
+	got, err := s.Get("locks", "a", "")
+	if err != nil || got.ID != v.ID || got.LegalHold {
+		t.Errorf("after refused changes: %+v, %v", got, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -62,6 +63,7 @@ type Store struct {
 	closed   bool
 	reclaimN int
 	readOnly bool
+	lowSpace atomic.Bool // the last clock persist found the disk nearly full
 }
 
 // BadgerOptions returns the Badger options wormfs uses for dir: bounded
@@ -163,6 +165,11 @@ func (s *Store) init() error {
 	}
 	if err := s.initClock(); err != nil {
 		return err
+	}
+	if err := s.checkFloor(); err != nil {
+		// Staged data stays invisible; the next open with room reclaims it.
+		s.logger.Printf("staged data not reclaimed at this start: %v", err)
+		return nil
 	}
 	n, err := s.reclaimStaged()
 	if err != nil {
@@ -292,7 +299,9 @@ func (s *Store) background() {
 				}
 			}
 		case <-gcC:
-			s.RunGC()
+			if s.checkSpace(0) == nil { // GC rewrites value-log files
+				s.RunGC()
+			}
 		}
 	}
 }
@@ -322,6 +331,9 @@ const maxRetries = 64
 // update runs fn in a read-write transaction, retrying a bounded number of
 // times when Badger reports a conflict.
 func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	if err := s.checkFloor(); err != nil {
+		return err
+	}
 	for i := 0; i < maxRetries; i++ {
 		err := s.db.Update(fn)
 		if errors.Is(err, badger.ErrConflict) {
