@@ -23,32 +23,11 @@ var checksumAlgorithms = map[string]bool{"CRC32": true, "CRC32C": true, "CRC64NV
 // checked now (and by the store again at completion); the version gets
 // them, or the bucket default, when the upload completes.
 func (q *request) createMultipartUpload() error {
-	b, err := q.getBucket()
+	_, o, err := q.newObjectOptions(false)
 	if err != nil {
-		return err
-	}
-	if err := meta.ValidKey(q.key); err != nil {
 		return err
 	}
 	h := q.r.Header
-	l, err := parseLockHeaders(h)
-	if err != nil {
-		return err
-	}
-	if err := q.checkLock(b, l, false); err != nil {
-		return err
-	}
-	if err := checkObjectHeaders(h); err != nil {
-		return err
-	}
-	um, err := userMeta(h)
-	if err != nil {
-		return err
-	}
-	tags, err := parseTagHeader(h.Get("x-amz-tagging"))
-	if err != nil {
-		return err
-	}
 	alg := strings.ToUpper(h.Get("x-amz-checksum-algorithm"))
 	if alg != "" && !checksumAlgorithms[alg] {
 		return ErrUnsupportedChecksum.WithMessage("unknown x-amz-checksum-algorithm %q", alg)
@@ -58,8 +37,7 @@ func (q *request) createMultipartUpload() error {
 	default:
 		return ErrNotImplemented.WithMessage("x-amz-checksum-type %s is not implemented by wormfs (COMPOSITE only)", t)
 	}
-	u, err := q.s.store.CreateUpload(q.bucket, q.key, meta.PublishOptions{Actor: q.actor(false), Retention: l.ret, LegalHold: l.hold,
-		ContentType: contentType(h), UserMeta: um, Tags: tags}, alg)
+	u, err := q.s.store.CreateUpload(q.bucket, q.key, o, alg)
 	if err != nil {
 		return err
 	}

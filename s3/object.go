@@ -252,29 +252,7 @@ func (q *request) checkWriteConditions() error {
 // wrong on the way (integrity, a broken connection, a rule) aborts the
 // writer so nothing is published.
 func (q *request) putObject() error {
-	b, err := q.getBucket()
-	if err != nil {
-		return err
-	}
-	if err := meta.ValidKey(q.key); err != nil {
-		return err
-	}
-	h := q.r.Header
-	l, err := parseLockHeaders(h)
-	if err != nil {
-		return err
-	}
-	if err := q.checkLock(b, l, true); err != nil {
-		return err
-	}
-	if err := checkObjectHeaders(h); err != nil {
-		return err
-	}
-	um, err := userMeta(h)
-	if err != nil {
-		return err
-	}
-	tags, err := parseTagHeader(h.Get("x-amz-tagging"))
+	b, o, err := q.newObjectOptions(true)
 	if err != nil {
 		return err
 	}
@@ -296,10 +274,8 @@ func (q *request) putObject() error {
 		return err
 	}
 	sums := q.body.Checksums()
-	v, err := w.Publish(meta.PublishOptions{
-		Actor: q.actor(false), Retention: l.ret, LegalHold: l.hold,
-		ContentType: contentType(h), UserMeta: um, Tags: tags, Checksums: s3Checksums(sums), Sync: true,
-	})
+	o.Checksums, o.Sync = s3Checksums(sums), true
+	v, err := w.Publish(o)
 	if err != nil {
 		return err
 	}
@@ -308,6 +284,43 @@ func (q *request) putObject() error {
 	q.versionHeader(b, v)
 	checksumHeaders(rh, s3Checksums(sums))
 	return q.ok()
+}
+
+// newObjectOptions reads what PutObject and CreateMultipartUpload take
+// from the headers for a new version: the bucket (which must exist), a
+// valid key, the lock headers (checked against the bucket; needIntegrity:
+// they need Content-MD5 or a checksum, as on PutObject), user metadata,
+// content type and tags.
+func (q *request) newObjectOptions(needIntegrity bool) (*meta.Bucket, meta.PublishOptions, error) {
+	var o meta.PublishOptions
+	b, err := q.getBucket()
+	if err != nil {
+		return nil, o, err
+	}
+	if err := meta.ValidKey(q.key); err != nil {
+		return nil, o, err
+	}
+	h := q.r.Header
+	l, err := parseLockHeaders(h)
+	if err != nil {
+		return nil, o, err
+	}
+	if err := q.checkLock(b, l, needIntegrity); err != nil {
+		return nil, o, err
+	}
+	if err := checkObjectHeaders(h); err != nil {
+		return nil, o, err
+	}
+	um, err := userMeta(h)
+	if err != nil {
+		return nil, o, err
+	}
+	tags, err := parseTagHeader(h.Get("x-amz-tagging"))
+	if err != nil {
+		return nil, o, err
+	}
+	o = meta.PublishOptions{Actor: q.actor(false), Retention: l.ret, LegalHold: l.hold, ContentType: contentType(h), UserMeta: um, Tags: tags}
+	return b, o, nil
 }
 
 // etagMatch reports whether an If-Match / If-None-Match list names etag.
