@@ -461,21 +461,12 @@ func (f *wormFS) versionXattr(v *meta.Version, attr string, dest []byte) (uint32
 		return copyXattr(dest, []byte("true"))
 	}
 	var val []byte
-	switch xattr.ClassifyName(attr) {
-	case xattr.KindRetention:
-		if !v.RetMode.Valid() {
+	switch kind := xattr.ClassifyName(attr); kind {
+	case xattr.KindRetention, xattr.KindLegalHold, xattr.KindVersionID, xattr.KindLockStatus:
+		var ok bool
+		if val, ok = f.lockXattr(v, kind); !ok {
 			return 0, syscall.ENODATA
 		}
-		val = xattr.FormatRetention(v.Lock().Retention)
-	case xattr.KindLegalHold:
-		if !v.HoldSet {
-			return 0, syscall.ENODATA
-		}
-		val = xattr.FormatLegalHold(v.LegalHold)
-	case xattr.KindVersionID:
-		val = []byte(v.ID)
-	case xattr.KindLockStatus:
-		val = []byte(v.Lock().Status(f.store.Now()))
 	case xattr.KindUser:
 		k, errno := userKey(attr)
 		if errno != 0 {

@@ -137,6 +137,29 @@ func (n *fileNode) userMeta() map[string]string {
 // Getxattr reads user.s3.* from the current version, and other user.*
 // attributes from its user metadata. security.*, system.* and trusted.*
 // are ENODATA without touching the store.
+// lockXattr is the value of a user.s3.* lock attribute of version v (the
+// current version of a file, or any version in the versions view); false
+// when v has none.
+func (f *wormFS) lockXattr(v *meta.Version, kind xattr.Kind) ([]byte, bool) {
+	switch kind {
+	case xattr.KindRetention:
+		if !v.RetMode.Valid() {
+			return nil, false
+		}
+		return xattr.FormatRetention(v.Lock().Retention), true
+	case xattr.KindLegalHold:
+		if !v.HoldSet {
+			return nil, false
+		}
+		return xattr.FormatLegalHold(v.LegalHold), true
+	case xattr.KindVersionID:
+		return []byte(v.ID), true
+	case xattr.KindLockStatus:
+		return []byte(v.Lock().Status(f.store.Now())), true
+	}
+	return nil, false
+}
+
 func (n *fileNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
 	kind := xattr.ClassifyName(attr)
 	switch kind {
@@ -166,22 +189,9 @@ func (n *fileNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint
 	if v == nil {
 		return 0, syscall.ENODATA
 	}
-	var val []byte
-	switch kind {
-	case xattr.KindRetention:
-		if !v.RetMode.Valid() {
-			return 0, syscall.ENODATA
-		}
-		val = xattr.FormatRetention(v.Lock().Retention)
-	case xattr.KindLegalHold:
-		if !v.HoldSet {
-			return 0, syscall.ENODATA
-		}
-		val = xattr.FormatLegalHold(v.LegalHold)
-	case xattr.KindVersionID:
-		val = []byte(v.ID)
-	case xattr.KindLockStatus:
-		val = []byte(v.Lock().Status(n.fsys.store.Now()))
+	val, ok := n.fsys.lockXattr(v, kind)
+	if !ok {
+		return 0, syscall.ENODATA
 	}
 	return copyXattr(dest, val)
 }
