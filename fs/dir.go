@@ -227,7 +227,7 @@ func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		p.fileAttr(&out.Attr)
 		return p.EmbeddedInode(), 0
 	}
-	isDir, err := n.fsys.store.IsDir(bucket, key)
+	isDir, v, err := n.fsys.store.Lookup(bucket, key)
 	if err != nil {
 		return nil, toErrno(err)
 	}
@@ -235,10 +235,6 @@ func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		ch := n.newDir(ctx, bucket, key+"/")
 		ch.Operations().(*dirNode).dirAttr(&out.Attr)
 		return ch, 0
-	}
-	v, err := n.fsys.store.Get(bucket, key, "")
-	if err != nil {
-		return nil, toErrno(err)
 	}
 	ch := n.newFile(ctx, bucket, key, v)
 	fn, ok := ch.Operations().(*fileNode)
@@ -353,14 +349,11 @@ func (n *dirNode) checkFree(bucket, key string) syscall.Errno {
 	if n.fsys.getPending(bucket, key) != nil {
 		return syscall.EEXIST
 	}
-	if isDir, err := n.fsys.store.IsDir(bucket, key); err != nil {
-		return toErrno(err)
-	} else if isDir {
+	isDir, _, err := n.fsys.store.Lookup(bucket, key)
+	if isDir || err == nil {
 		return syscall.EEXIST
 	}
-	if _, err := n.fsys.store.Get(bucket, key, ""); err == nil {
-		return syscall.EEXIST
-	} else if !errors.Is(err, meta.ErrNoSuchKey) {
+	if !errors.Is(err, meta.ErrNoSuchKey) {
 		return toErrno(err)
 	}
 	return 0
@@ -450,12 +443,10 @@ func (n *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 		p.fileAttr(&out.Attr)
 		return p.EmbeddedInode(), h, h.openFlags(), 0
 	}
-	if isDir, err := n.fsys.store.IsDir(bucket, key); err != nil {
-		return nil, nil, 0, toErrno(err)
-	} else if isDir {
+	isDir, v, err := n.fsys.store.Lookup(bucket, key)
+	if isDir {
 		return nil, nil, 0, syscall.EISDIR
 	}
-	v, err := n.fsys.store.Get(bucket, key, "")
 	if err == nil {
 		if flags&syscall.O_EXCL != 0 {
 			return nil, nil, 0, syscall.EEXIST
@@ -500,14 +491,8 @@ func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	}
 	c := callerOf(ctx)
 	p := n.fsys.getPending(bucket, key)
-	_, err := n.fsys.store.Get(bucket, key, "")
-	switch {
-	case err == nil:
-		if _, err := n.fsys.store.Delete(bucket, key, meta.PublishOptions{Actor: n.fsys.actor(c, false)}); err != nil {
-			return toErrno(err)
-		}
-	case errors.Is(err, meta.ErrNoSuchKey) && p != nil:
-	default:
+	_, err := n.fsys.store.DeleteExisting(bucket, key, meta.PublishOptions{Actor: n.fsys.actor(c, false)})
+	if err != nil && !(errors.Is(err, meta.ErrNoSuchKey) && p != nil) {
 		return toErrno(err)
 	}
 	if p != nil {

@@ -114,14 +114,19 @@ func (s *Store) syncIfNeeded(want bool) error {
 }
 
 func getBucket(txn *badger.Txn, name string) (*Bucket, error) {
-	b := new(Bucket)
-	if err := getJSON(txn, keyBucket(name), b, ErrNoSuchBucket); err != nil {
-		if errors.Is(err, ErrNoSuchBucket) {
+	item, err := txn.Get(keyBucket(name))
+	if err != nil {
+		if err = notFound(err, ErrNoSuchBucket); errors.Is(err, ErrNoSuchBucket) {
 			return nil, fmt.Errorf("%w: %s", ErrNoSuchBucket, name)
 		}
 		return nil, err
 	}
-	return b, nil
+	var b *Bucket
+	err = item.Value(func(v []byte) (err error) {
+		b, err = decodeBucket(v)
+		return err
+	})
+	return b, err
 }
 
 // GetBucket returns a bucket's record.

@@ -224,12 +224,31 @@ func (s *Store) ListVersions(bucket string, o VersionListOptions) (*VersionListR
 func (s *Store) IsDir(bucket, dir string) (bool, error) {
 	found := false
 	err := s.view(func(txn *badger.Txn) error {
-		p := join(keyBucketCurrent(bucket), []byte(dir+"/"))
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: false})
-		defer it.Close()
-		it.Rewind()
-		found = it.Valid()
+		found = isDir(txn, bucket, dir)
 		return nil
 	})
 	return found, err
+}
+
+func isDir(txn *badger.Txn, bucket, dir string) bool {
+	p := join(keyBucketCurrent(bucket), []byte(dir+"/"))
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: false})
+	defer it.Close()
+	it.Rewind()
+	return it.Valid()
+}
+
+// Lookup resolves a name of the mount in one read transaction: dir is true
+// when current objects exist under key + "/" (a directory, which shadows an
+// object of the same name); otherwise v and err are Get's for the latest
+// version of key.
+func (s *Store) Lookup(bucket, key string) (dir bool, v *Version, err error) {
+	err = s.view(func(txn *badger.Txn) (err error) {
+		if dir = isDir(txn, bucket, key); dir {
+			return nil
+		}
+		v, err = getVersion(txn, bucket, key, "")
+		return err
+	})
+	return dir, v, err
 }

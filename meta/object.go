@@ -105,6 +105,17 @@ func itemVersion(bucket string, item *badger.Item) (*Version, error) {
 // an unversioned bucket the null version is permanently deleted and nil is
 // returned.
 func (s *Store) Delete(bucket, key string, o PublishOptions) (*Version, error) {
+	return s.delete(bucket, key, o, false)
+}
+
+// DeleteExisting is Delete of a key that must have a current version
+// (unlink in the mount): the check and the delete are one transaction;
+// a key without one gives ErrNoSuchKey and changes nothing.
+func (s *Store) DeleteExisting(bucket, key string, o PublishOptions) (*Version, error) {
+	return s.delete(bucket, key, o, true)
+}
+
+func (s *Store) delete(bucket, key string, o PublishOptions, mustExist bool) (*Version, error) {
 	if err := ValidKey(key); err != nil {
 		return nil, err
 	}
@@ -114,6 +125,14 @@ func (s *Store) Delete(bucket, key string, o PublishOptions) (*Version, error) {
 		b, err := getBucket(txn, bucket)
 		if err != nil {
 			return err
+		}
+		if mustExist {
+			if _, err := txn.Get(keyCurrent(bucket, key)); err != nil {
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					return fmt.Errorf("%w: %s/%s", ErrNoSuchKey, bucket, key)
+				}
+				return err
+			}
 		}
 		if b.Versioning == VersioningOff {
 			old, err := getNull(txn, bucket, key)

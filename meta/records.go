@@ -111,10 +111,20 @@ func parseVersionID(id string) (uint64, error) {
 	return seq, nil
 }
 
+// decodeVersion decodes a version record of bucket (through the decode
+// cache; the result is the caller's own).
 func decodeVersion(bucket string, b []byte) (*Version, error) {
+	if c := versionCache.get(b); c != nil {
+		v := c.clone()
+		v.Bucket = bucket
+		return v, nil
+	}
 	v := new(Version)
 	if err := json.Unmarshal(b, v); err != nil {
 		return nil, fmt.Errorf("%w: version: %v", ErrCorrupt, err)
+	}
+	if len(b) <= maxCachedRecord {
+		versionCache.put(b, v.clone())
 	}
 	v.Bucket = bucket
 	return v, nil
