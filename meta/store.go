@@ -33,6 +33,11 @@ type Options struct {
 	// 0 means DefaultMinFree; < 0 disables the check.
 	MinFree     int64
 	CatchUpRate float64 // compliance clock catch-up; default lockctl.DefaultCatchUpRate
+	// MaxMapped bounds the file-backed resident memory of the process:
+	// above it, the value-log maps are paged out (see trimMaps), checked
+	// every TrimInterval. 0 means DefaultMaxMapped; < 0 disables it.
+	MaxMapped    int64
+	TrimInterval time.Duration // default 200ms
 	// SysNow and Mono replace the system and monotonic clocks (unit tests
 	// of the compliance clock only).
 	SysNow func() time.Time
@@ -43,6 +48,9 @@ type Options struct {
 	// the same options).
 	Badger func(*badger.Options)
 }
+
+// DefaultMaxMapped is the default Options.MaxMapped.
+const DefaultMaxMapped = 128 << 20
 
 // Store is the versioned object store over one Badger database.
 type Store struct {
@@ -103,6 +111,12 @@ func Open(opts Options) (*Store, error) {
 	}
 	if opts.GCInterval == 0 {
 		opts.GCInterval = 5 * time.Minute
+	}
+	if opts.MaxMapped == 0 {
+		opts.MaxMapped = DefaultMaxMapped
+	}
+	if opts.TrimInterval <= 0 {
+		opts.TrimInterval = 200 * time.Millisecond
 	}
 	if opts.MaxRetention <= 0 {
 		opts.MaxRetention = lockctl.DefaultMaxRetention
@@ -278,6 +292,12 @@ func (s *Store) background() {
 	defer s.bg.Done()
 	syncT := time.NewTicker(s.opts.SyncInterval)
 	defer syncT.Stop()
+	var trimC <-chan time.Time
+	if s.opts.MaxMapped > 0 {
+		trimT := time.NewTicker(s.opts.TrimInterval)
+		defer trimT.Stop()
+		trimC = trimT.C
+	}
 	var gcC <-chan time.Time
 	if s.opts.GCInterval > 0 {
 		gcT := time.NewTicker(s.opts.GCInterval)
@@ -298,6 +318,8 @@ func (s *Store) background() {
 					s.logger.Printf("sync: %v", err)
 				}
 			}
+		case <-trimC:
+			s.trimMaps(s.opts.MaxMapped)
 		case <-gcC:
 			if s.checkSpace(0) == nil { // GC rewrites value-log files
 				s.RunGC()

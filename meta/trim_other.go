@@ -1,0 +1,7 @@
+//go:build !linux
+
+package meta
+
+// trimMaps is Linux-only (MADV_PAGEOUT); elsewhere the kernel alone
+// decides what of the value-log maps stays resident.
+func (s *Store) trimMaps(max int64) bool { return false }
