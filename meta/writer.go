@@ -11,6 +11,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -57,7 +58,23 @@ type Writer struct {
 	hashOK    bool
 	hashTail  chan struct{}
 	hashSlots chan struct{}
+
+	// Staged chunks are written to Badger by goroutines (at most
+	// writeInFlight at once), so the caller's next write, the MD5 of the
+	// previous chunk and the Badger copy of this one overlap. Until its
+	// write is done a chunk's buffer stays in flight (reads are served
+	// from it); flush waits for every write and reports the first error,
+	// which also fails the next WriteAt.
+	flightMu   sync.Mutex
+	flight     map[uint64]*[]byte
+	flightErr  error
+	flightWG   sync.WaitGroup
+	writeSlots chan struct{}
 }
+
+// writeInFlight bounds the staged chunks a writer has being written to
+// Badger at once.
+const writeInFlight = 2
 
 // hashInFlight bounds the staged chunks a writer keeps in memory while
 // they wait to be hashed.
@@ -71,7 +88,7 @@ func (s *Store) NewWriter(bucket, key string, base *Version) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{s: s, bucket: bucket, key: key, bufs: map[int]*[]byte{}, staged: map[uint64]chunkRef{}, h: md5.New(), hashOK: true,
-		hashSlots: make(chan struct{}, hashInFlight)}
+		hashSlots: make(chan struct{}, hashInFlight), flight: map[uint64]*[]byte{}, writeSlots: make(chan struct{}, writeInFlight)}
 	if base != nil && !base.DeleteMarker {
 		ext, err := s.extents(base.Seq)
 		if err != nil {
@@ -140,7 +157,7 @@ func (w *Writer) load(i int, needContent bool) (*[]byte, error) {
 			clear(b)
 		}
 	} else if needContent {
-		if err := w.s.readExtent(e, 0, b); err != nil {
+		if err := w.readExtent(e, 0, b); err != nil {
 			bufPool.Put(bp)
 			return nil, err
 		}
@@ -164,10 +181,14 @@ func (w *Writer) evict(keep int) error {
 	return w.stage(lowest)
 }
 
-// stage writes buffer i as a new chunk in its own transaction and points
-// extent i at it. A previously staged (unpublished) chunk it replaces is
-// deleted.
+// stage turns buffer i into a new staged chunk and points extent i at it;
+// the chunk is written to Badger in its own transaction by a goroutine
+// (see Writer.flight). A previously staged (unpublished) chunk it replaces
+// is deleted.
 func (w *Writer) stage(i int) error {
+	if err := w.writeErr(); err != nil {
+		return err
+	}
 	bp := w.bufs[i]
 	b := *bp
 	id, err := w.s.chunkSeq.Next()
@@ -178,17 +199,13 @@ func (w *Writer) stage(i int) error {
 		return err
 	}
 	ref := chunkRef{Size: uint32(len(b)), CRC: crc32.Checksum(b, castagnoli)}
-	err = w.s.db.Update(func(txn *badger.Txn) error {
-		if err := txn.Set(keyData(id), b); err != nil {
-			return err
-		}
-		return txn.Set(keyStaged(id), ref.encode())
-	})
-	if err != nil {
-		return fmt.Errorf("stage chunk: %w", err)
-	}
 	old := w.ext[i].id
 	if _, mine := w.staged[old]; mine {
+		if w.inFlight(old) {
+			if err := w.drain(); err != nil {
+				return err
+			}
+		}
 		delete(w.staged, old)
 		if err := w.s.deleteStaged([]uint64{old}); err != nil {
 			return err
@@ -198,33 +215,124 @@ func (w *Writer) stage(i int) error {
 	w.ext[i] = extent{id: id, off: 0, n: uint32(len(b))}
 	delete(w.bufs, i)
 	// Hash the chunk now when it continues the hashed prefix; otherwise
-	// finishHash reads what is missing back at publish.
+	// finishHash reads what is missing back at publish. The buffer goes
+	// back to the pool once both the hash and the write are done with it.
 	start, end := w.starts[i], w.starts[i]+int64(len(b))
-	if w.hashOK && start <= w.hashed && w.hashed < end {
-		w.queueHash(b[w.hashed-start:], bp)
-		w.hashed = end
-		return nil
+	hashIt := w.hashOK && start <= w.hashed && w.hashed < end
+	users := int32(1)
+	if hashIt {
+		users = 2
 	}
-	*bp = (*bp)[:0]
-	bufPool.Put(bp)
+	release := releaser(bp, users)
+	w.queueWrite(id, ref, bp, release)
+	if hashIt {
+		w.queueHash(b[w.hashed-start:], release)
+		w.hashed = end
+	}
 	return nil
 }
 
-// queueHash hashes p (part of the pooled buffer bp, which it returns to
-// the pool) after every chunk queued before it.
-func (w *Writer) queueHash(p []byte, bp *[]byte) {
+// releaser returns a function that puts bp back in the pool on its
+// users-th call.
+func releaser(bp *[]byte, users int32) func() {
+	var n atomic.Int32
+	n.Store(users)
+	return func() {
+		if n.Add(-1) == 0 {
+			*bp = (*bp)[:0]
+			bufPool.Put(bp)
+		}
+	}
+}
+
+// queueWrite writes the staged chunk id (content *bp) to Badger in a
+// goroutine; until it is written its content is served from bp.
+func (w *Writer) queueWrite(id uint64, ref chunkRef, bp *[]byte, release func()) {
+	w.writeSlots <- struct{}{}
+	w.flightMu.Lock()
+	w.flight[id] = bp
+	w.flightMu.Unlock()
+	w.flightWG.Add(1)
+	go func() {
+		defer w.flightWG.Done()
+		b := *bp
+		err := w.s.db.Update(func(txn *badger.Txn) error {
+			if err := txn.Set(keyData(id), b); err != nil {
+				return err
+			}
+			return txn.Set(keyStaged(id), ref.encode())
+		})
+		w.flightMu.Lock()
+		delete(w.flight, id)
+		if err != nil && w.flightErr == nil {
+			if errors.Is(err, badger.ErrDBClosed) {
+				err = ErrClosed
+			}
+			w.flightErr = fmt.Errorf("stage chunk: %w", err)
+		}
+		w.flightMu.Unlock()
+		release()
+		<-w.writeSlots
+	}()
+}
+
+// inFlight reports whether chunk id is still being written.
+func (w *Writer) inFlight(id uint64) bool {
+	w.flightMu.Lock()
+	defer w.flightMu.Unlock()
+	_, ok := w.flight[id]
+	return ok
+}
+
+// writeErr is the first failed chunk write, if any.
+func (w *Writer) writeErr() error {
+	w.flightMu.Lock()
+	defer w.flightMu.Unlock()
+	return w.flightErr
+}
+
+// drain waits until every staged chunk is written and returns the first
+// write error.
+func (w *Writer) drain() error {
+	w.flightWG.Wait()
+	return w.writeErr()
+}
+
+// readExtent reads e like Store.readExtent, from the buffer of a chunk
+// whose write is still in flight.
+func (w *Writer) readExtent(e extent, in uint32, dst []byte) error {
+	if e.id != 0 {
+		w.flightMu.Lock()
+		bp, ok := w.flight[e.id]
+		w.flightMu.Unlock()
+		if ok {
+			// The buffer is not changed while in flight, and is not
+			// released before the write is done; this caller (the
+			// writer's owner) is the only one that can wait for that.
+			start := int(e.off + in)
+			if start+len(dst) > len(*bp) {
+				return fmt.Errorf("%w: chunk %d has %d bytes, extent wants %d", ErrCorrupt, e.id, len(*bp), start+len(dst))
+			}
+			copy(dst, (*bp)[start:])
+			return nil
+		}
+	}
+	return w.s.readExtent(e, in, dst)
+}
+
+// queueHash hashes p after every chunk queued before it, then calls done.
+func (w *Writer) queueHash(p []byte, done func()) {
 	w.hashSlots <- struct{}{}
-	prev, done, h, slots := w.hashTail, make(chan struct{}), w.h, w.hashSlots
-	w.hashTail = done
+	prev, next, h, slots := w.hashTail, make(chan struct{}), w.h, w.hashSlots
+	w.hashTail = next
 	go func() {
 		if prev != nil {
 			<-prev
 		}
 		h.Write(p)
-		*bp = (*bp)[:0]
-		bufPool.Put(bp)
+		done()
 		<-slots
-		close(done)
+		close(next)
 	}()
 }
 
@@ -247,6 +355,9 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 	}
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if err := w.writeErr(); err != nil {
+		return 0, err
 	}
 	if off < w.hashed {
 		w.hashOK = false // rewrites hashed bytes: hash again at publish
@@ -346,6 +457,9 @@ func (w *Writer) Truncate(size int64) error {
 	if size > 0 {
 		keep = w.find(size-1) + 1
 	}
+	if err := w.drain(); err != nil { // the chunks dropped below may be in flight
+		return err
+	}
 	var drop []uint64
 	for i := keep; i < len(w.ext); i++ {
 		if bp, ok := w.bufs[i]; ok {
@@ -399,7 +513,7 @@ func (w *Writer) ReadAt(p []byte, off int64) (int, error) {
 		dst := p[n : n+int(m)]
 		if bp, ok := w.bufs[i]; ok {
 			copy(dst, (*bp)[in:])
-		} else if err := w.s.readExtent(e, uint32(in), dst); err != nil {
+		} else if err := w.readExtent(e, uint32(in), dst); err != nil {
 			return n, err
 		}
 		n += int(m)
@@ -410,7 +524,8 @@ func (w *Writer) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// flush stages every dirty buffer.
+// flush stages every dirty buffer and waits until every staged chunk is
+// written.
 func (w *Writer) flush() error {
 	idx := make([]int, 0, len(w.bufs))
 	for i := range w.bufs {
@@ -419,10 +534,11 @@ func (w *Writer) flush() error {
 	sort.Ints(idx)
 	for _, i := range idx {
 		if err := w.stage(i); err != nil {
+			w.drain()
 			return err
 		}
 	}
-	return nil
+	return w.drain()
 }
 
 // finishHash completes the MD5 over the content and returns the ETag and
@@ -459,6 +575,7 @@ func (w *Writer) finishHash() (string, []byte, error) {
 // cannot be used afterwards.
 func (w *Writer) Abort() error {
 	w.waitHash()
+	w.drain() // a failed write leaves at most a staged key: deleted below or reclaimed at open
 	for i, bp := range w.bufs {
 		*bp = (*bp)[:0]
 		bufPool.Put(bp)

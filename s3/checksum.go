@@ -124,7 +124,9 @@ func (b *Body) Read(p []byte) (int, error) {
 	n, err := b.src.Read(p)
 	if n > 0 {
 		b.n += int64(n)
-		b.md5.Write(p[:n])
+		if b.md5 != nil {
+			b.md5.Write(p[:n])
+		}
 		if b.sha256 != nil {
 			b.sha256.Write(p[:n])
 		}
@@ -180,11 +182,24 @@ func (b *Body) finish() error {
 			return ErrBadDigest.WithMessage("The %s you specified did not match the calculated checksum.", b.alg.name)
 		}
 	}
-	b.sums = map[string]string{"MD5": hex.EncodeToString(b.md5.Sum(nil))}
+	b.sums = map[string]string{}
+	if b.md5 != nil {
+		b.sums["MD5"] = hex.EncodeToString(b.md5.Sum(nil))
+	}
 	if b.alg != nil {
 		b.sums[b.alg.name] = base64.StdEncoding.EncodeToString(b.algHash.Sum(nil))
 	}
 	return io.EOF
+}
+
+// SkipMD5 tells the Body that its reader computes the payload's MD5
+// itself (meta.Writer does, for the ETag): unless a Content-MD5 header must
+// be verified, the Body then does not hash the payload with MD5 a second
+// time, and Checksums has no "MD5". Call it before the first Read.
+func (b *Body) SkipMD5() {
+	if b.wantMD5 == nil && b.n == 0 {
+		b.md5 = nil
+	}
 }
 
 // Size is the decoded payload length: Content-Length, or

@@ -97,6 +97,7 @@ func (q *request) uploadPart() error {
 		return err
 	}
 	defer w.Abort()
+	q.body.SkipMD5() // the Writer computes it (the part's ETag)
 	if _, err := copyBody(w, q.body, maxObjectSize); err != nil {
 		return err
 	}

@@ -267,6 +267,7 @@ func (q *request) putObject() error {
 		return err
 	}
 	defer w.Abort()
+	q.body.SkipMD5() // the Writer computes it (the ETag)
 	if _, err := copyBody(w, q.body, maxObjectSize); err != nil {
 		return err
 	}
