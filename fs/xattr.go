@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"syscall"
 	"unicode/utf8"
 
@@ -362,7 +363,9 @@ func (n *fileNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.
 		}
 	}
 	for k := range n.userMeta() {
-		names = append(names, "user."+k)
+		if listableMeta(k) {
+			names = append(names, "user."+k)
+		}
 	}
 	return listNames(dest, names)
 }
@@ -511,9 +514,17 @@ func (n *dirNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.E
 	default:
 		if v, err := n.fsys.store.Get(bucket, prefix, ""); err == nil {
 			for k := range v.UserMeta {
-				names = append(names, "user."+k)
+				if listableMeta(k) {
+					names = append(names, "user."+k)
+				}
 			}
 		}
 	}
 	return listNames(dest, names)
 }
+
+// listableMeta reports whether the user-metadata key k is listed as the
+// attribute user.k: keys in the reserved s3. space (possible over S3 as
+// x-amz-meta-s3.*) would list as user.s3.* names that mean something else,
+// so they are only visible over S3.
+func listableMeta(k string) bool { return !strings.HasPrefix(k, "s3.") }

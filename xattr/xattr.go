@@ -507,7 +507,9 @@ func ClassifyName(name string) Kind {
 	case NameLockStatus:
 		return KindLockStatus
 	}
-	if strings.HasPrefix(name, Prefix) {
+	// The reserved prefix in any case: user.S3.x must not become the
+	// metadata key "s3.x", which would list as the reserved user.s3.x.
+	if len(name) >= len(Prefix) && strings.EqualFold(name[:len(Prefix)], Prefix) {
 		return KindUnknownS3
 	}
 	if len(name) > len(userPrefix) && strings.HasPrefix(name, userPrefix) {

@@ -412,6 +412,8 @@ func TestClassifyName(t *testing.T) {
 		{name: "unknown s3", in: "user.s3.tagging", want: KindUnknownS3},
 		{name: "s3 prefix only", in: "user.s3.", want: KindUnknownS3},
 		{name: "s3 case variant", in: "user.s3.Retention", want: KindUnknownS3},
+		{name: "reserved prefix in upper case", in: "user.S3.Retention", want: KindUnknownS3},
+		{name: "reserved prefix mixed case", in: "user.S3.foo", want: KindUnknownS3},
 		{name: "user s3 without dot", in: "user.s3", want: KindUser},
 		{name: "user", in: "user.foo", want: KindUser},
 		{name: "user with dots", in: "user.xdg.origin.url", want: KindUser},
