@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +22,15 @@ import (
 var wormfsBin string
 
 func TestMain(m *testing.M) {
+	// A fuzzing run (and its worker processes) runs FuzzXxx only, which
+	// needs no daemon binary.
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		os.Exit(m.Run())
+	}
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "wormfs-bin-")
 	if err != nil {
 		panic(err)
