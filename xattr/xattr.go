@@ -199,6 +199,11 @@ func parseDate(attr, s string) (time.Time, error) {
 	if err := checkYear(attr, t); err != nil {
 		return time.Time{}, err
 	}
+	if t.IsZero() {
+		// 0001-01-01T00:00:00Z is the zero time, which means "no
+		// retention" everywhere a retention is kept.
+		return time.Time{}, malformed(attr, "%q is the zero time", s)
+	}
 	return t, nil
 }
 
