@@ -72,6 +72,11 @@ type Store struct {
 	reclaimN int
 	readOnly bool
 	lowSpace atomic.Bool // the last clock persist found the disk nearly full
+
+	// staged counts the chunk bytes written since the last trimMaps, and
+	// trimFid is the newest value-log file at that trim (see trimMaps).
+	staged  atomic.Int64
+	trimFid uint64
 }
 
 // BadgerOptions returns the Badger options wormfs uses for dir: bounded

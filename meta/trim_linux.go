@@ -10,17 +10,22 @@ import (
 	"syscall"
 )
 
-// Badger memory-maps every value-log file and reads and writes chunk data
-// through the maps, so every page of data written or read stays mapped in
-// the daemon: without a bound, writing ten 1 GiB files leaves 10 GiB in
-// the daemon's resident set (clean page-cache pages, reclaimable, but
-// shown by ps and charged to a memory cgroup). trimMaps bounds that: when
-// the file-backed part of the resident set passes Options.MaxMapped it
-// asks the kernel to page out the value-log maps (madvise MADV_PAGEOUT).
+// Badger memory-maps every value-log file and writes chunk data through
+// the maps, so every page of data written stays mapped in the daemon:
+// without a bound, writing ten 1 GiB files leaves 10 GiB in the daemon's
+// resident set (clean page-cache pages, reclaimable, but shown by ps and
+// charged to a memory cgroup). trimMaps bounds that: after chunk data was
+// written, when the file-backed part of the resident set is above
+// Options.MaxMapped, it asks the kernel to page out the maps of the
+// value-log files written since the last trim (madvise MADV_PAGEOUT).
 // Data is never lost: dirty pages are unmapped and written back as usual,
-// clean ones are dropped, and the next access faults the page in again.
-// MADV_PAGEOUT is also harmless if the range was remapped meanwhile (it
+// clean ones are dropped, and the next access reads them in again.
+// MADV_PAGEOUT is harmless even if a range was remapped meanwhile (it
 // never discards anonymous memory), which MADV_DONTNEED would not be.
+//
+// Files that were not written since the last trim are left alone: their
+// resident pages are there because they were read, and paging them out
+// would send the next read of hot data to the disk.
 
 const madvPageout = 21 // MADV_PAGEOUT, Linux ≥ 5.4
 
@@ -42,13 +47,19 @@ func fileRSS() (int64, error) {
 	return pages * int64(os.Getpagesize()), nil
 }
 
-// trimMaps pages out the value-log maps of the store when the file-backed
-// resident set is above max, and reports whether it did.
-func (s *Store) trimMaps(max int64) bool {
-	rss, err := fileRSS()
-	if err != nil || rss <= max {
+// trimMaps pages out the maps of the value-log files written since the
+// last trim when chunk data was written since then and the file-backed
+// resident set is above limit; it reports whether it did. Only the
+// background loop (and tests) call it.
+func (s *Store) trimMaps(limit int64) bool {
+	if s.staged.Load() == 0 {
 		return false
 	}
+	rss, err := fileRSS()
+	if err != nil || rss <= limit {
+		return false
+	}
+	s.staged.Store(0)
 	dir, err := filepath.Abs(s.opts.Dir)
 	if err != nil {
 		return false
@@ -59,8 +70,12 @@ func (s *Store) trimMaps(max int64) bool {
 		return false
 	}
 	defer f.Close()
-	type span struct{ start, end uintptr }
+	type span struct {
+		start, end uintptr
+		fid        uint64
+	}
 	var spans []span
+	var newest uint64
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		// start-end perms offset dev inode path
@@ -70,7 +85,12 @@ func (s *Store) trimMaps(max int64) bool {
 			continue
 		}
 		path := string(bytes.Join(fields[5:], []byte(" ")))
-		if !strings.HasPrefix(path, dir) || !strings.HasSuffix(path, ".vlog") {
+		name, ok := strings.CutSuffix(path, ".vlog")
+		if !strings.HasPrefix(path, dir) || !ok {
+			continue
+		}
+		fid, err := strconv.ParseUint(filepath.Base(name), 10, 64)
+		if err != nil {
 			continue
 		}
 		a, b, ok := bytes.Cut(fields[0], []byte("-"))
@@ -82,12 +102,21 @@ func (s *Store) trimMaps(max int64) bool {
 		if err1 != nil || err2 != nil || end <= start {
 			continue
 		}
-		spans = append(spans, span{uintptr(start), uintptr(end)})
+		spans = append(spans, span{uintptr(start), uintptr(end), fid})
+		newest = max(newest, fid)
 	}
+	done := false
 	for _, sp := range spans {
+		// Written since the last trim: the file that was newest then
+		// (it was being written) and every newer one.
+		if sp.fid < s.trimFid {
+			continue
+		}
 		// Errors (a range unmapped meanwhile: ENOMEM; an old kernel:
 		// EINVAL) only mean nothing was paged out.
 		syscall.Syscall(syscall.SYS_MADVISE, sp.start, sp.end-sp.start, madvPageout)
+		done = true
 	}
-	return len(spans) > 0
+	s.trimFid = newest
+	return done
 }

@@ -262,6 +262,9 @@ func (w *Writer) queueWrite(id uint64, ref chunkRef, bp *[]byte, release func())
 			}
 			return txn.Set(keyStaged(id), ref.encode())
 		})
+		if err == nil {
+			w.s.staged.Add(int64(len(b)))
+		}
 		w.flightMu.Lock()
 		delete(w.flight, id)
 		if err != nil && w.flightErr == nil {
