@@ -305,13 +305,12 @@ func (w *Writer) drain() error {
 // whose write is still in flight.
 func (w *Writer) readExtent(e extent, in uint32, dst []byte) error {
 	if e.id != 0 {
+		// The copy is made under flightMu: the write goroutine takes the
+		// chunk out of flight under it before it may release the buffer
+		// to the pool, so the buffer cannot be reused during the copy.
 		w.flightMu.Lock()
-		bp, ok := w.flight[e.id]
-		w.flightMu.Unlock()
-		if ok {
-			// The buffer is not changed while in flight, and is not
-			// released before the write is done; this caller (the
-			// writer's owner) is the only one that can wait for that.
+		if bp, ok := w.flight[e.id]; ok {
+			defer w.flightMu.Unlock()
 			start := int(e.off + in)
 			if start+len(dst) > len(*bp) {
 				return fmt.Errorf("%w: chunk %d has %d bytes, extent wants %d", ErrCorrupt, e.id, len(*bp), start+len(dst))
@@ -319,6 +318,7 @@ func (w *Writer) readExtent(e extent, in uint32, dst []byte) error {
 			copy(dst, (*bp)[start:])
 			return nil
 		}
+		w.flightMu.Unlock()
 	}
 	return w.s.readExtent(e, in, dst)
 }
