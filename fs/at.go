@@ -19,9 +19,17 @@ import (
 // without fractional seconds, "Z" or an offset ("t" and "z" in lower case
 // too, as RFC 3339 allows).
 func parseInstant(name string) (time.Time, bool) {
-	t, err := time.Parse(time.RFC3339Nano, strings.ToUpper(name))
+	up := strings.ToUpper(name)
+	t, err := time.Parse(time.RFC3339Nano, up)
 	if err != nil {
 		return time.Time{}, false
+	}
+	// time.Parse accepts offsets RFC 3339 does not (+24:60); such an
+	// instant would not survive formatting back.
+	if !strings.HasSuffix(up, "Z") {
+		if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 || len(up) < 6 || up[len(up)-2] > '5' {
+			return time.Time{}, false
+		}
 	}
 	return t, true
 }
