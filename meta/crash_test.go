@@ -380,6 +380,9 @@ func TestReclaimStagedAtOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := w.drain(); err != nil { // the staged chunks' writes are asynchronous
+		t.Fatal(err)
+	}
 	st, err := s.Stats()
 	if err != nil {
 		t.Fatal(err)

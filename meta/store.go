@@ -77,6 +77,10 @@ type Store struct {
 	// trimFid is the newest value-log file at that trim (see trimMaps).
 	staged  atomic.Int64
 	trimFid uint64
+
+	// chunkWrites counts the Writers' chunk writes in flight; Close waits
+	// for them (Badger must not be written while it closes).
+	chunkWrites sync.WaitGroup
 }
 
 // BadgerOptions returns the Badger options wormfs uses for dir: bounded
@@ -270,6 +274,7 @@ func (s *Store) Close() error {
 	}
 	close(s.stop)
 	s.bg.Wait()
+	s.chunkWrites.Wait()
 	err := s.persistClock()
 	for _, q := range []*badger.Sequence{s.chunkSeq, s.versionSeq, s.uploadSeq} {
 		if q != nil {

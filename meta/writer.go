@@ -224,7 +224,13 @@ func (w *Writer) stage(i int) error {
 		users = 2
 	}
 	release := releaser(bp, users)
-	w.queueWrite(id, ref, bp, release)
+	if err := w.queueWrite(id, ref, bp, release); err != nil {
+		if hashIt {
+			release() // the hash's share: nothing is hashed
+		}
+		w.err = err // extent i names a chunk that was never written
+		return err
+	}
 	if hashIt {
 		w.queueHash(b[w.hashed-start:], release)
 		w.hashed = end
@@ -247,13 +253,25 @@ func releaser(bp *[]byte, users int32) func() {
 
 // queueWrite writes the staged chunk id (content *bp) to Badger in a
 // goroutine; until it is written its content is served from bp.
-func (w *Writer) queueWrite(id uint64, ref chunkRef, bp *[]byte, release func()) {
+func (w *Writer) queueWrite(id uint64, ref chunkRef, bp *[]byte, release func()) error {
 	w.writeSlots <- struct{}{}
+	// Registered under closeMu so that Close, which waits for chunk
+	// writes, never starts waiting before one it must wait for is counted.
+	w.s.closeMu.Lock()
+	if w.s.closed {
+		w.s.closeMu.Unlock()
+		<-w.writeSlots
+		release()
+		return ErrClosed
+	}
+	w.s.chunkWrites.Add(1)
+	w.s.closeMu.Unlock()
 	w.flightMu.Lock()
 	w.flight[id] = bp
 	w.flightMu.Unlock()
 	w.flightWG.Add(1)
 	go func() {
+		defer w.s.chunkWrites.Done()
 		defer w.flightWG.Done()
 		b := *bp
 		err := w.s.db.Update(func(txn *badger.Txn) error {
@@ -277,6 +295,7 @@ func (w *Writer) queueWrite(id uint64, ref chunkRef, bp *[]byte, release func())
 		release()
 		<-w.writeSlots
 	}()
+	return nil
 }
 
 // inFlight reports whether chunk id is still being written.
