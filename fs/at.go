@@ -24,10 +24,11 @@ func parseInstant(name string) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	// time.Parse accepts offsets RFC 3339 does not (+24:60); such an
+	// time.Parse accepts offsets RFC 3339 does not (+24:00, +23:60): the
+	// hours must stay under 24 and the minutes' tens digit under 6, or the
 	// instant would not survive formatting back.
 	if !strings.HasSuffix(up, "Z") {
-		if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 || len(up) < 6 || up[len(up)-2] > '5' {
+		if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 || up[len(up)-2] > '5' {
 			return time.Time{}, false
 		}
 	}

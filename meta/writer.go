@@ -330,12 +330,7 @@ func (w *Writer) readExtent(e extent, in uint32, dst []byte) error {
 		w.flightMu.Lock()
 		if bp, ok := w.flight[e.id]; ok {
 			defer w.flightMu.Unlock()
-			start := int(e.off + in)
-			if start+len(dst) > len(*bp) {
-				return fmt.Errorf("%w: chunk %d has %d bytes, extent wants %d", ErrCorrupt, e.id, len(*bp), start+len(dst))
-			}
-			copy(dst, (*bp)[start:])
-			return nil
+			return copyExtent(e, in, *bp, dst)
 		}
 		w.flightMu.Unlock()
 	}
@@ -629,15 +624,19 @@ func (s *Store) readExtent(e extent, in uint32, dst []byte) error {
 			}
 			return err
 		}
-		return item.Value(func(b []byte) error {
-			start := int(e.off + in)
-			if start+len(dst) > len(b) {
-				return fmt.Errorf("%w: chunk %d has %d bytes, extent wants %d", ErrCorrupt, e.id, len(b), start+len(dst))
-			}
-			copy(dst, b[start:])
-			return nil
-		})
+		return item.Value(func(b []byte) error { return copyExtent(e, in, b, dst) })
 	})
+}
+
+// copyExtent copies len(dst) bytes of extent e from in on out of b, the
+// content of its chunk.
+func copyExtent(e extent, in uint32, b, dst []byte) error {
+	start := int(e.off + in)
+	if start+len(dst) > len(b) {
+		return fmt.Errorf("%w: chunk %d has %d bytes, extent wants %d", ErrCorrupt, e.id, len(b), start+len(dst))
+	}
+	copy(dst, b[start:])
+	return nil
 }
 
 // extents loads the extent list of version seq.
