@@ -149,6 +149,7 @@ func (n *dirNode) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetAt
 		u.GID = &gid
 	}
 	if hasMtime {
+		mtime = meta.ClampTime(mtime)
 		u.Mtime = &mtime
 	}
 	if prefix == "" {

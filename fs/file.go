@@ -794,6 +794,7 @@ func (n *fileNode) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetA
 		u.GID = &gid
 	}
 	if mtime, ok := in.GetMTime(); ok {
+		mtime = meta.ClampTime(mtime)
 		u.Mtime = &mtime
 	}
 	if u.Mode != nil || u.UID != nil || u.GID != nil || u.Mtime != nil {

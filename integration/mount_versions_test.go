@@ -103,6 +103,55 @@ func TestMountAttrsInPlace(t *testing.T) {
 	}
 }
 
+// TestMountTimesOutOfRange: utimensat with a time past the year 9999 or
+// before the year 0 (touch -d @300000000000) succeeds and stores the time
+// clamped to that range, as Linux file systems clamp to theirs, on a file,
+// a directory, a bucket and a file still open for writing.
+func TestMountTimesOutOfRange(t *testing.T) {
+	e := testMount(t)
+	b := e.mkbucket("times")
+	if err := os.WriteFile(b+"/f", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(b+"/d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	open, err := os.Create(b + "/open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	max := time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	min := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		sec  int64
+		want time.Time
+	}{{300000000000, max}, {-70000000000, min}} {
+		ts := []syscall.Timespec{{Sec: c.sec}, {Sec: c.sec}}
+		for _, p := range []string{b + "/f", b + "/d", b, b + "/open"} {
+			if err := syscall.UtimesNano(p, ts); err != nil {
+				t.Fatalf("utimensat(%s, %d s): %v", p, c.sec, err)
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fi.ModTime(); got.Unix() != c.want.Unix() {
+				t.Fatalf("%s: mtime %v after utimensat(%d s), want %v", p, got.UTC(), c.sec, c.want)
+			}
+		}
+		if vs := e.versions("times", "f"); len(vs) != 1 || !vs[0].Mtime.Equal(c.want) {
+			t.Fatalf("stored version of f after utimensat(%d s): %+v", c.sec, vs)
+		}
+	}
+	if err := open.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mWaitFor(t, "the open file published with the clamped mtime", 3*time.Second, func() bool {
+		vs := e.versions("times", "open")
+		return len(vs) == 1 && vs[0].Mtime.Equal(min)
+	})
+}
+
 // TestMountCreatedNeverWritten: a created file shows as empty at once and
 // becomes a 0-byte version when its last handle closes.
 func TestMountCreatedNeverWritten(t *testing.T) {

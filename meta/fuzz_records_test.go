@@ -2,11 +2,17 @@ package meta
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/wormfs/wormfs/lockctl"
 )
 
 // FuzzDecodeRecords: every stored-record decoder either refuses its input
@@ -81,6 +87,13 @@ func fuzzVersionRecord(t *testing.T, b []byte) {
 		t.Fatalf("version %s re-encoded as %s does not decode to itself: %v", b, enc, err)
 	}
 
+	checkDecodedForm(t, v)
+	// The same version with its times in UTC (what the store writes): the
+	// form seeded into the cache at publish is what decoding yields.
+	u := v.clone()
+	u.Created, u.Mtime, u.Ctime, u.RetUntil = u.Created.UTC(), u.Mtime.UTC(), u.Ctime.UTC(), u.RetUntil.UTC()
+	checkDecodedForm(t, u)
+
 	// Change everything the caller may change; the cache must not see it.
 	v.Key, v.Size, v.ETag = v.Key+"x", v.Size+1, "changed"
 	for _, m := range []map[string]string{v.UserMeta, v.Tags, v.Checksums} {
@@ -97,6 +110,27 @@ func fuzzVersionRecord(t *testing.T, b []byte) {
 	v3, err := decodeVersion("bucket-b", b)
 	if err != nil || v3.Bucket != "bucket-b" || !bytes.Equal(encode(v3), enc) {
 		t.Fatalf("decoding %s again after changing the first result gives %s (bucket %q), %v", b, encode(v3), v3.Bucket, err)
+	}
+}
+
+// checkDecodedForm: when decodedForm claims to know what decoding v's
+// record yields, it is what json.Unmarshal yields.
+func checkDecodedForm(t *testing.T, v *Version) {
+	t.Helper()
+	d, ok := v.decodedForm()
+	if !ok {
+		return
+	}
+	rec, err := json.Marshal(v)
+	if err != nil {
+		return // a time out of the years 0000–9999 (the store clamps them)
+	}
+	var fresh Version
+	if err := json.Unmarshal(rec, &fresh); err != nil {
+		t.Fatalf("decoding %s: %v", rec, err)
+	}
+	if !reflect.DeepEqual(d, &fresh) {
+		t.Fatalf("decodedForm of %s:\n%#v\nbut decoding gives\n%#v", rec, d, &fresh)
 	}
 }
 
@@ -229,4 +263,63 @@ func FuzzValidNames(f *testing.F) {
 			t.Fatalf("keyCurrent(%q, %q) is outside the bucket's prefix", bucket, key)
 		}
 	})
+}
+
+// TestPublishSeedsDecodedVersion: a version written by the store is in the
+// decode cache as exactly what decoding its record gives, so the first
+// read of a new version (stat after create) skips the JSON decoding.
+func TestPublishSeedsDecodedVersion(t *testing.T) {
+	s, err := Open(Options{Dir: t.TempDir(), GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.CreateBucket("seed", BucketOptions{Versioning: VersioningEnabled, ObjectLock: true}, Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter("seed", "dir/file ✓", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteAt([]byte("hello"), 0); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Hour)
+	v, err := w.Publish(PublishOptions{
+		UserMeta:  map[string]string{"Color": "blue"},
+		Retention: lockctl.Retention{Mode: lockctl.ModeGovernance, Until: until},
+		LegalHold: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec []byte
+	if err := s.view(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyCurrent("seed", v.Key))
+		if err != nil {
+			return err
+		}
+		rec, err = item.ValueCopy(nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cached := versionCache.get(rec)
+	if cached == nil {
+		t.Fatalf("the record just published (%s) is not in the decode cache", rec)
+	}
+	var fresh Version
+	if err := json.Unmarshal(rec, &fresh); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cached, &fresh) {
+		t.Fatalf("cached\n%#v\nbut the record decodes to\n%#v", cached, &fresh)
+	}
+	got, err := s.Get("seed", v.Key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Bucket != "seed" || got.ETag != v.ETag || !got.RetUntil.Equal(v.RetUntil) || !got.LegalHold || got.UserMeta["Color"] != "blue" {
+		t.Fatalf("Get after publish = %+v, published %+v", got, v)
+	}
 }

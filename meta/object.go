@@ -322,7 +322,7 @@ func (s *Store) UpdateAttrs(bucket, key, versionID string, u AttrUpdate) (*Versi
 			v.GID = *u.GID
 		}
 		if u.Mtime != nil {
-			v.Mtime = *u.Mtime
+			v.Mtime = ClampTime(*u.Mtime)
 		}
 		if u.ContentType != nil {
 			v.ContentType = *u.ContentType

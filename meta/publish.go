@@ -89,10 +89,11 @@ func (s *Store) putVersion(txn *badger.Txn, bucket string, v *Version, ext []ext
 	if err != nil {
 		return err
 	}
-	now := s.Now()
+	now := s.Now().UTC() // stored as UTC (and so seedVersion can cache it)
 	v.Bucket = bucket
 	v.Created = now
 	v.Ctime = now
+	v.Mtime = ClampTime(v.Mtime)
 	if o.Mtime.IsZero() {
 		v.Mtime = now
 	}
@@ -131,7 +132,9 @@ func (s *Store) putVersion(txn *badger.Txn, bucket string, v *Version, ext []ext
 			return err
 		}
 	}
-	if err := txn.Set(keyVersion(bucket, v.Key, seq), encode(v)); err != nil {
+	rec := encode(v)
+	seedVersion(rec, v)
+	if err := txn.Set(keyVersion(bucket, v.Key, seq), rec); err != nil {
 		return err
 	}
 	if len(ext) > 0 {
@@ -143,7 +146,7 @@ func (s *Store) putVersion(txn *badger.Txn, bucket string, v *Version, ext []ext
 		if err := txn.Delete(keyCurrent(bucket, v.Key)); err != nil {
 			return err
 		}
-	} else if err := txn.Set(keyCurrent(bucket, v.Key), encode(v)); err != nil {
+	} else if err := txn.Set(keyCurrent(bucket, v.Key), rec); err != nil {
 		return err
 	}
 	if !v.DeleteMarker && (!o.Retention.IsZero() || o.LegalHold) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wormfs/wormfs/lockctl"
 )
@@ -128,6 +129,85 @@ func decodeVersion(bucket string, b []byte) (*Version, error) {
 	}
 	v.Bucket = bucket
 	return v, nil
+}
+
+// Stored times are limited to the years 0000–9999 (what the records'
+// RFC 3339 form can hold). ClampTime brings a time given by a user (touch
+// -d, utimensat) into that range, as Linux file systems clamp timestamps to
+// the range their inodes hold.
+var (
+	minTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// ClampTime returns t in UTC, limited to the range of stored times.
+func ClampTime(t time.Time) time.Time {
+	if t.Before(minTime) {
+		return minTime
+	}
+	if t.After(maxTime) {
+		return maxTime
+	}
+	return t.UTC()
+}
+
+// seedVersion caches rec, the record just encoded from v, as the decoding
+// of rec, so the first read of a version just written (a stat after a
+// create) does not decode it again. What is cached must be exactly what
+// decoding rec yields (FuzzDecodeRecords checks decodedForm against
+// json.Unmarshal), so versions whose decoding differs in ways decodedForm
+// does not reproduce are simply not seeded.
+func seedVersion(rec []byte, v *Version) {
+	if len(rec) > maxCachedRecord {
+		return
+	}
+	if d, ok := v.decodedForm(); ok {
+		versionCache.put(rec, d)
+	}
+}
+
+// decodedForm returns the Version that decoding v's JSON record yields, or
+// false when v holds something whose decoding is not a plain copy: a time
+// not in UTC (it decodes with a zone of its offset), a string that is not
+// valid UTF-8 (JSON replaces the bad bytes). Empty maps and byte slices
+// are omitted from the record and decode as nil; times lose their
+// monotonic reading; Bucket is not in the record.
+func (v *Version) decodedForm() (*Version, bool) {
+	for _, t := range [...]time.Time{v.Created, v.Mtime, v.Ctime, v.RetUntil} {
+		if t.Location() != time.UTC {
+			return nil, false
+		}
+	}
+	if !utf8.ValidString(v.Key) || !utf8.ValidString(v.ID) || !utf8.ValidString(v.ETag) ||
+		!utf8.ValidString(v.ContentType) || !utf8.ValidString(string(v.RetMode)) {
+		return nil, false
+	}
+	for _, m := range [...]map[string]string{v.UserMeta, v.Tags, v.Checksums} {
+		for k, x := range m {
+			if !utf8.ValidString(k) || !utf8.ValidString(x) {
+				return nil, false
+			}
+		}
+	}
+	d := v.clone()
+	d.Bucket = ""
+	d.Created = v.Created.Round(0).UTC()
+	d.Mtime = v.Mtime.Round(0).UTC()
+	d.Ctime = v.Ctime.Round(0).UTC()
+	d.RetUntil = v.RetUntil.Round(0).UTC()
+	if len(d.UserMeta) == 0 {
+		d.UserMeta = nil
+	}
+	if len(d.Tags) == 0 {
+		d.Tags = nil
+	}
+	if len(d.Checksums) == 0 {
+		d.Checksums = nil
+	}
+	if len(d.HashState) == 0 {
+		d.HashState = nil
+	}
+	return d, true
 }
 
 func encode(v any) []byte {
