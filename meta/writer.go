@@ -74,11 +74,11 @@ type Writer struct {
 
 // writeInFlight bounds the staged chunks a writer has being written to
 // Badger at once.
-const writeInFlight = 2
+const writeInFlight = 4
 
 // hashInFlight bounds the staged chunks a writer keeps in memory while
 // they wait to be hashed.
-const hashInFlight = 2
+const hashInFlight = 4
 
 // NewWriter starts a writer for bucket/key. base, when not nil, is the
 // version whose content the writer starts from (copy-on-write); otherwise
