@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -61,6 +62,11 @@ func serveCommand() *cli.Command {
 	}
 }
 
+// maxRetentionDays is the largest --max-retention-days: the longest span a
+// time.Duration holds (about 292 years; more would overflow to a negative
+// or wrapped maximum).
+const maxRetentionDays = int(math.MaxInt64 / int64(24*time.Hour))
+
 func serve(c *cli.Context) error {
 	logger := log.New(os.Stderr, "wormfs: ", log.LstdFlags)
 	syncMode := c.String("sync")
@@ -70,8 +76,8 @@ func serve(c *cli.Context) error {
 	if (c.String("tls-cert") == "") != (c.String("tls-key") == "") {
 		return exitf(2, "--tls-cert and --tls-key go together")
 	}
-	if c.Int("max-retention-days") <= 0 {
-		return exitf(2, "--max-retention-days must be positive")
+	if d := c.Int("max-retention-days"); d <= 0 || d > maxRetentionDays {
+		return exitf(2, "--max-retention-days must be between 1 and %d (%d years)", maxRetentionDays, maxRetentionDays/365)
 	}
 	if c.Duration("attr-timeout") <= 0 || c.Duration("attr-timeout") > time.Second {
 		return exitf(2, "--attr-timeout must be between 1ns and 1s (SPEC: S3 changes show in the mount within 1 s)")

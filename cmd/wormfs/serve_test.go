@@ -280,6 +280,9 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"access key without secret", []string{"--access-key", "AKIAEXAMPLE"}, "--access-key and --secret-key go together"},
 		{"attr timeout over 1s", []string{"--attr-timeout", "5s"}, "--attr-timeout"},
 		{"users file missing", []string{"--users", "/nonexistent/users.json"}, "--users"},
+		{"max retention zero", []string{"--max-retention-days", "0"}, "--max-retention-days must be between 1 and"},
+		// 10^8 days does not fit a time.Duration: it used to wrap around.
+		{"max retention overflows", []string{"--max-retention-days", "100000000"}, "--max-retention-days must be between 1 and"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
