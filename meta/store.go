@@ -75,9 +75,8 @@ type Store struct {
 
 	// staged counts the chunk bytes written since the last trimMaps, and
 	// trimFid is the newest value-log file at that trim (see trimMaps).
-	staged    atomic.Int64
-	trimFid   uint64
-	trimRetry int // checks left that page out the same files again
+	staged  atomic.Int64
+	trimFid uint64
 
 	// chunkWrites counts the Writers' chunk writes in flight; Close waits
 	// for them (Badger must not be written while it closes).

@@ -48,16 +48,15 @@ func fileRSS() (int64, error) {
 }
 
 // trimMaps pages out the maps of the value-log files written since the
-// last trim when chunk data was written since then (or the last trim left
-// dirty pages behind) and the file-backed resident set is above limit; it
-// reports whether it did. Only the background loop (and tests) call it.
+// last trim when chunk data was written since then and the file-backed
+// resident set is above limit; it reports whether it did. Only the
+// background loop (and tests) call it.
 func (s *Store) trimMaps(limit int64) bool {
-	if s.staged.Load() == 0 && s.trimRetry == 0 {
+	if s.staged.Load() == 0 {
 		return false
 	}
 	rss, err := fileRSS()
 	if err != nil || rss <= limit {
-		s.trimRetry = 0
 		return false
 	}
 	s.staged.Store(0)
@@ -106,40 +105,28 @@ func (s *Store) trimMaps(limit int64) bool {
 		spans = append(spans, span{uintptr(start), uintptr(end), fid})
 		newest = max(newest, fid)
 	}
-	done := false
+	// Written since the last trim: the file that was newest then (it was
+	// being written) and every newer one.
+	var todo []span
 	for _, sp := range spans {
-		// Written since the last trim: the file that was newest then
-		// (it was being written) and every newer one.
-		if sp.fid < s.trimFid {
-			continue
+		if sp.fid >= s.trimFid {
+			todo = append(todo, sp)
 		}
-		// Errors (a range unmapped meanwhile: ENOMEM; an old kernel:
-		// EINVAL) only mean nothing was paged out.
-		syscall.Syscall(syscall.SYS_MADVISE, sp.start, sp.end-sp.start, madvPageout)
-		done = true
 	}
-	// Dirty pages (not yet synced, or being written back) stay resident
-	// through MADV_PAGEOUT. When the trim left the resident set above the
-	// limit, the same files are paged out again at the next few checks
-	// (the background sync cleans their pages within SyncInterval) before
-	// the files are left alone: the rest may be pages that were read.
-	if after, err := fileRSS(); err == nil && after > limit && done {
-		if s.trimRetry == 0 {
-			s.trimRetry = trimRetries
-		} else {
-			s.trimRetry--
-		}
-		if s.trimRetry > 0 {
-			return done
-		}
-	} else {
-		s.trimRetry = 0
+	// Errors (a range unmapped meanwhile: ENOMEM; an old kernel: EINVAL)
+	// only mean nothing was paged out.
+	for _, sp := range todo {
+		syscall.Syscall(syscall.SYS_MADVISE, sp.start, sp.end-sp.start, madvPageout)
+	}
+	// Dirty pages cannot be paged out: they would stay resident until a
+	// later trim covers their file, which may never come. So the ranges
+	// are written back (MS_SYNC waits; the background sync would write
+	// the same pages within SyncInterval anyway) and paged out again. The
+	// first pass came before the wait so that clean pages go at once.
+	for _, sp := range todo {
+		syscall.Syscall(syscall.SYS_MSYNC, sp.start, sp.end-sp.start, syscall.MS_SYNC)
+		syscall.Syscall(syscall.SYS_MADVISE, sp.start, sp.end-sp.start, madvPageout)
 	}
 	s.trimFid = newest
-	return done
+	return len(todo) > 0
 }
-
-// trimRetries is how many more checks page out the same value-log files
-// when a trim left the resident set above the limit: 10 × TrimInterval
-// (200 ms) covers the background sync (SyncInterval, 1 s).
-const trimRetries = 10
