@@ -17,7 +17,9 @@ import (
 )
 
 // maxDirty is how many chunk buffers one Writer keeps in memory before it
-// stages the oldest to the store: the bound on a writer's memory.
+// stages the oldest to the store. With the staged chunks whose Badger write
+// or MD5 is not done yet (at most writeInFlight + hashInFlight), it bounds
+// a writer's memory: 12 chunks, 12 MiB.
 const maxDirty = 4
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
