@@ -293,6 +293,27 @@ type relSample struct {
 	// StoreFDs are the descriptors of files in the data dir (Badger keeps
 	// every table and value-log file open: they grow with the store).
 	StoreFDs int64
+	// Goroutines is from the daemon's last "stats goroutines=N" line
+	// (logged on SIGUSR1); -1 before the first one.
+	Goroutines int64
+}
+
+// relGoroutines returns N of the last "stats goroutines=N" line in a
+// daemon's output, or -1.
+func relGoroutines(out string) int64 {
+	i := strings.LastIndex(out, "stats goroutines=")
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(out[i+len("stats goroutines="):])
+	if len(f) == 0 {
+		return -1
+	}
+	n, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // relProcSample reads VmRSS, RssAnon and Threads from /proc/PID/status

@@ -12,8 +12,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -202,6 +205,17 @@ func serve(c *cli.Context) error {
 	}
 	fmt.Fprintln(os.Stderr, "wormfs: "+strings.Join(ready, " "))
 
+	// SIGUSR1 logs one line of runtime figures (kill -USR1 PID): what
+	// /proc does not show of a Go process, for operators and the soak test.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer func() { signal.Stop(usr1); close(usr1) }()
+	go func() {
+		for range usr1 {
+			logger.Print(runtimeStats())
+		}
+	}()
+
 	select {
 	case <-c.Context.Done():
 		logger.Printf("shutting down")
@@ -212,6 +226,14 @@ func serve(c *cli.Context) error {
 	case err := <-srvDone:
 		return exitf(1, "s3 listener stopped: %v", err)
 	}
+}
+
+// runtimeStats is the line SIGUSR1 logs: goroutines and Go heap figures.
+func runtimeStats() string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return fmt.Sprintf("stats goroutines=%d heap-inuse-mib=%d heap-sys-mib=%d gc-cycles=%d",
+		runtime.NumGoroutine(), ms.HeapInuse>>20, ms.HeapSys>>20, ms.NumGC)
 }
 
 // rootCredentials returns the root pair: the flags when given (both or
