@@ -192,6 +192,18 @@ func serve(c *cli.Context) error {
 		}()
 	}
 
+	// SIGUSR1 logs one line of runtime figures (kill -USR1 PID): what
+	// /proc does not show of a Go process, for operators and the soak test.
+	// Installed before the ready line: unhandled, SIGUSR1 would kill.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer func() { signal.Stop(usr1); close(usr1) }()
+	go func() {
+		for range usr1 {
+			logger.Print(runtimeStats())
+		}
+	}()
+
 	ready := []string{"ready"}
 	if mountDir != "" {
 		ready = append(ready, "mount="+mountDir)
@@ -204,17 +216,6 @@ func serve(c *cli.Context) error {
 		ready = append(ready, "s3="+scheme+"://"+addr)
 	}
 	fmt.Fprintln(os.Stderr, "wormfs: "+strings.Join(ready, " "))
-
-	// SIGUSR1 logs one line of runtime figures (kill -USR1 PID): what
-	// /proc does not show of a Go process, for operators and the soak test.
-	usr1 := make(chan os.Signal, 1)
-	signal.Notify(usr1, syscall.SIGUSR1)
-	defer func() { signal.Stop(usr1); close(usr1) }()
-	go func() {
-		for range usr1 {
-			logger.Print(runtimeStats())
-		}
-	}()
 
 	select {
 	case <-c.Context.Done():
