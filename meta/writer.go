@@ -26,6 +26,53 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, ChunkSize); return &b }}
 
+// smallBuf is the largest chunk buffer allocated to fit (its capacity
+// rounded up to a power of two, at least 4 KiB) instead of taken from
+// bufPool, whose buffers all hold a whole chunk: a writer of a small file
+// holds a few KiB, not 1 MiB, so thousands of files open for writing at
+// once do not take a GiB each thousand. A buffer that grows past it moves
+// to a pooled one.
+const smallBuf = 64 << 10
+
+// newBuf returns a buffer of length n (n ≤ ChunkSize).
+func newBuf(n int) *[]byte {
+	if n > smallBuf {
+		bp := bufPool.Get().(*[]byte)
+		*bp = (*bp)[:n]
+		return bp
+	}
+	c := 4 << 10
+	for c < n {
+		c *= 2
+	}
+	b := make([]byte, n, c)
+	return &b
+}
+
+// resizeBuf sets the length of *bp to n (≤ ChunkSize) keeping its content,
+// moving it to a larger buffer when the capacity is short; it returns the
+// buffer now holding the content. bp must not be shared (a dirty buffer,
+// not one in flight).
+func resizeBuf(bp *[]byte, n int) *[]byte {
+	if n <= cap(*bp) {
+		*bp = (*bp)[:n]
+		return bp
+	}
+	nb := newBuf(n)
+	copy(*nb, *bp)
+	putBuf(bp)
+	return nb
+}
+
+// putBuf gives a buffer back: whole-chunk buffers to bufPool, small ones
+// to the garbage collector.
+func putBuf(bp *[]byte) {
+	if cap(*bp) == ChunkSize {
+		*bp = (*bp)[:0]
+		bufPool.Put(bp)
+	}
+}
+
 // Writer builds the content of a new version. Writes land in at most
 // maxDirty chunk buffers; full or evicted buffers are staged into the store
 // as chunks in their own small transactions, never one giant transaction.
@@ -151,20 +198,19 @@ func (w *Writer) load(i int, needContent bool) (*[]byte, error) {
 			return nil, err
 		}
 	}
-	bp := bufPool.Get().(*[]byte)
 	e := w.ext[i]
-	b := (*bp)[:e.n]
+	bp := newBuf(int(e.n))
+	b := *bp
 	if e.id == 0 {
 		if needContent {
 			clear(b)
 		}
 	} else if needContent {
 		if err := w.readExtent(e, 0, b); err != nil {
-			bufPool.Put(bp)
+			putBuf(bp)
 			return nil, err
 		}
 	}
-	*bp = b
 	w.bufs[i] = bp
 	return bp, nil
 }
@@ -247,8 +293,7 @@ func releaser(bp *[]byte, users int32) func() {
 	n.Store(users)
 	return func() {
 		if n.Add(-1) == 0 {
-			*bp = (*bp)[:0]
-			bufPool.Put(bp)
+			putBuf(bp)
 		}
 	}
 }
@@ -428,7 +473,8 @@ func (w *Writer) grow(size int64) error {
 				return err
 			}
 			old := len(*bp)
-			*bp = (*bp)[:old+int(add)]
+			bp = resizeBuf(bp, old+int(add))
+			w.bufs[i] = bp
 			clear((*bp)[old:])
 			w.ext[i].n += uint32(add)
 		}
@@ -482,8 +528,7 @@ func (w *Writer) Truncate(size int64) error {
 	var drop []uint64
 	for i := keep; i < len(w.ext); i++ {
 		if bp, ok := w.bufs[i]; ok {
-			*bp = (*bp)[:0]
-			bufPool.Put(bp)
+			putBuf(bp)
 			delete(w.bufs, i)
 		}
 		if _, mine := w.staged[w.ext[i].id]; mine {
@@ -596,8 +641,7 @@ func (w *Writer) Abort() error {
 	w.waitHash()
 	w.drain() // a failed write leaves at most a staged key: deleted below or reclaimed at open
 	for i, bp := range w.bufs {
-		*bp = (*bp)[:0]
-		bufPool.Put(bp)
+		putBuf(bp)
 		delete(w.bufs, i)
 	}
 	ids := make([]uint64, 0, len(w.staged))
