@@ -491,11 +491,6 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 	h := &handle{n: n, append: flags&syscall.O_APPEND != 0}
 	trunc := flags&syscall.O_TRUNC != 0
 	h.write = create || flags&syscall.O_ACCMODE != syscall.O_RDONLY || trunc
-	if !h.write && n.creating && n.cur == nil {
-		// Created here and not published yet: shown as empty, but there
-		// is no version to read yet.
-		return nil, syscall.ENOENT
-	}
 	if trunc {
 		w, err := n.fsys.store.NewWriter(n.bucket, n.key, nil)
 		if err != nil {
@@ -535,6 +530,9 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 		n.cachedSeq, n.cachedSize = n.cur.Seq, n.cur.Size
 	}
 	if !h.write {
+		// A file created here and not published yet has no version: the
+		// handle reads it empty, as stat shows it, until it is reopened
+		// after the writer's close.
 		h.snap = n.cur
 	}
 	if h.write {

@@ -176,6 +176,37 @@ func TestMountCreatedNeverWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Another reader opens a created file read-only while its writer has
+	// written but not closed: it exists and reads empty, as stat shows it
+	// (nothing is committed yet), and the open makes no version.
+	wfd, err := syscall.Open(b+"/r", syscall.O_CREAT|syscall.O_WRONLY|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := syscall.Write(wfd, []byte("not yet committed")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(b + "/r"); err != nil || len(got) != 0 {
+		t.Fatalf("read-only open of a created file before its close: %q, %v; want empty, no error", got, err)
+	}
+	// (No cat here: a fork would close an inherited copy of wfd, and that
+	// close publishes what was written, as every close does.)
+	rfd, err := syscall.Open(b+"/r", syscall.O_RDONLY, 0)
+	if err != nil {
+		t.Fatalf("open O_RDONLY of a created file before its close: %v", err)
+	}
+	buf := make([]byte, 64)
+	if n, err := syscall.Read(rfd, buf); n != 0 || err != nil {
+		t.Fatalf("read of a created file before its close: %q, %v; want 0 bytes", buf[:max(n, 0)], err)
+	}
+	syscall.Close(rfd)
+	if n := len(e.versions("empty", "r")); n != 0 {
+		t.Fatalf("%d versions of r before its close, want 0", n)
+	}
+	syscall.Close(wfd)
+	if got, err := os.ReadFile(b + "/r"); err != nil || string(got) != "not yet committed" {
+		t.Fatalf("read after the writer's close: %q, %v", got, err)
+	}
 	syscall.Close(fd)
 	time.Sleep(100 * time.Millisecond)
 	if n := len(e.versions("empty", "e")); n != 0 {
