@@ -232,16 +232,8 @@ func (q *request) lockTarget() (*meta.Bucket, *meta.Version, error) {
 	if !b.ObjectLock {
 		return nil, nil, ErrLockOnUnlockedBucket
 	}
-	vid, err := q.versionID()
+	v, err := q.subresourceVersion(b, false)
 	if err != nil {
-		return nil, nil, err
-	}
-	v, err := q.s.store.Get(q.bucket, q.key, vid)
-	if err != nil {
-		if v != nil && v.DeleteMarker {
-			q.deleteMarkerHeaders(b, v)
-			return nil, nil, ErrMethodNotAllowed.WithMessage("the version is a delete marker")
-		}
 		return nil, nil, err
 	}
 	return b, v, nil

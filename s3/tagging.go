@@ -99,22 +99,35 @@ func (q *request) taggingTarget() (*meta.Bucket, *meta.Version, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	vid, err := q.versionID()
+	v, err := q.subresourceVersion(b, true)
 	if err != nil {
 		return nil, nil, err
+	}
+	return b, v, nil
+}
+
+// subresourceVersion resolves the version a call on a subresource of an
+// object names (?versionId, or the current version). A delete marker is
+// 405 MethodNotAllowed with the delete-marker headers; with latestNoSuchKey
+// a current version that is a delete marker (no version id named) is 404
+// NoSuchKey instead, as for tagging.
+func (q *request) subresourceVersion(b *meta.Bucket, latestNoSuchKey bool) (*meta.Version, error) {
+	vid, err := q.versionID()
+	if err != nil {
+		return nil, err
 	}
 	v, err := q.s.store.Get(q.bucket, q.key, vid)
 	if err != nil {
 		if v != nil && v.DeleteMarker {
 			q.deleteMarkerHeaders(b, v)
-			if vid == "" {
-				return nil, nil, ErrNoSuchKey
+			if vid == "" && latestNoSuchKey {
+				return nil, ErrNoSuchKey
 			}
-			return nil, nil, ErrMethodNotAllowed.WithMessage("the version is a delete marker")
+			return nil, ErrMethodNotAllowed.WithMessage("the version is a delete marker")
 		}
-		return nil, nil, err
+		return nil, err
 	}
-	return b, v, nil
+	return v, nil
 }
 
 // getObjectTagging is GetObjectTagging.
