@@ -38,6 +38,11 @@ type Options struct {
 	// every TrimInterval. 0 means DefaultMaxMapped; < 0 disables it.
 	MaxMapped    int64
 	TrimInterval time.Duration // default 200ms
+	// MaxStaging bounds the staged chunks held in memory by all Writers
+	// together while they wait for their Badger write or their MD5 (1 MiB
+	// each); a Writer that stages one more waits for a slot. 0 means
+	// DefaultMaxStaging.
+	MaxStaging int
 	// SysNow and Mono replace the system and monotonic clocks (unit tests
 	// of the compliance clock only).
 	SysNow func() time.Time
@@ -51,6 +56,11 @@ type Options struct {
 
 // DefaultMaxMapped is the default Options.MaxMapped.
 const DefaultMaxMapped = 128 << 20
+
+// DefaultMaxStaging is the default Options.MaxStaging: 64 chunks, 64 MiB,
+// eight times what one writer keeps staged, so eight writers at full speed
+// never wait for one another.
+const DefaultMaxStaging = 64
 
 // Store is the versioned object store over one Badger database.
 type Store struct {
@@ -77,6 +87,13 @@ type Store struct {
 	// trimFid is the newest value-log file at that trim (see trimMaps).
 	staged  atomic.Int64
 	trimFid uint64
+
+	// staging holds a slot for every staged chunk whose buffer a Writer
+	// still holds (see Options.MaxStaging); stagingHeld counts those
+	// buffers and stagingPeak is the most held at once (tests).
+	staging     chan struct{}
+	stagingHeld atomic.Int64
+	stagingPeak atomic.Int64
 
 	// chunkWrites counts the Writers' chunk writes in flight; Close waits
 	// for them (Badger must not be written while it closes).
@@ -127,6 +144,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.TrimInterval <= 0 {
 		opts.TrimInterval = 200 * time.Millisecond
 	}
+	if opts.MaxStaging <= 0 {
+		opts.MaxStaging = DefaultMaxStaging
+	}
 	if opts.MaxRetention <= 0 {
 		opts.MaxRetention = lockctl.DefaultMaxRetention
 	}
@@ -156,7 +176,7 @@ func Open(opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("meta: open %s: %w", opts.Dir, err)
 	}
-	s := &Store{db: db, opts: opts, logger: logger, stop: make(chan struct{})}
+	s := &Store{db: db, opts: opts, logger: logger, stop: make(chan struct{}), staging: make(chan struct{}, opts.MaxStaging)}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err

@@ -19,7 +19,9 @@ import (
 // maxDirty is how many chunk buffers one Writer keeps in memory before it
 // stages the oldest to the store. With the staged chunks whose Badger write
 // or MD5 is not done yet (at most writeInFlight + hashInFlight), it bounds
-// a writer's memory: 12 chunks, 12 MiB.
+// a writer's memory: 12 chunks, 12 MiB. Staged chunks also take a slot of
+// the store's bound across writers (Options.MaxStaging), so N writers hold
+// at most N × 4 MiB of dirty buffers plus MaxStaging MiB of staged ones.
 const maxDirty = 4
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -271,7 +273,7 @@ func (w *Writer) stage(i int) error {
 	if hashIt {
 		users = 2
 	}
-	release := releaser(bp, users)
+	release := w.s.holdStaging(bp, users)
 	if err := w.queueWrite(id, ref, bp, release); err != nil {
 		if hashIt {
 			release() // the hash's share: nothing is hashed
@@ -286,14 +288,22 @@ func (w *Writer) stage(i int) error {
 	return nil
 }
 
-// releaser returns a function that puts bp back in the pool on its
-// users-th call.
-func releaser(bp *[]byte, users int32) func() {
+// holdStaging takes a slot of the store's bound on staged buffers (waiting
+// for one when all are held) for the staged chunk in bp, and returns the
+// function that, on its users-th call, gives the buffer back and frees the
+// slot.
+func (s *Store) holdStaging(bp *[]byte, users int32) func() {
+	s.staging <- struct{}{}
+	held := s.stagingHeld.Add(1)
+	for peak := s.stagingPeak.Load(); held > peak && !s.stagingPeak.CompareAndSwap(peak, held); peak = s.stagingPeak.Load() {
+	}
 	var n atomic.Int32
 	n.Store(users)
 	return func() {
 		if n.Add(-1) == 0 {
 			putBuf(bp)
+			s.stagingHeld.Add(-1)
+			<-s.staging
 		}
 	}
 }

@@ -115,3 +115,73 @@ func TestWriterGrowsSmallBuffers(t *testing.T) {
 		t.Errorf("ETag %s, want the MD5 %x", v.ETag, sum)
 	}
 }
+
+// TestStagingBoundAcrossWriters runs 24 writers at once, each writing 12
+// MiB, with the store's bound on staged buffers set to 16: without the
+// bound each writer may hold 8 staged chunks (192 at once). The buffers
+// held must never exceed 16, the bound must have been reached (the test
+// exercised it), and every published version must hold its exact content.
+func TestStagingBoundAcrossWriters(t *testing.T) {
+	const bound, writers, chunks = 16, 24, 12
+	s, err := Open(Options{Dir: t.TempDir(), GCInterval: -1, MaxStaging: bound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.CreateBucket("bound", BucketOptions{Versioning: VersioningEnabled}, Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	content := func(i int) []byte {
+		b := make([]byte, chunks*ChunkSize)
+		rand.NewChaCha8([32]byte{byte(i), 'b', 'o', 'u', 'n', 'd'}).Read(b)
+		return b
+	}
+	errs := make(chan error, writers)
+	for i := 0; i < writers; i++ {
+		go func() {
+			data := content(i)
+			w, err := s.NewWriter("bound", fmt.Sprintf("w%02d", i), nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for off := 0; off < len(data); off += 256 << 10 { // FUSE-sized writes
+				if _, err := w.WriteAt(data[off:off+256<<10], int64(off)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			_, err = w.Publish(PublishOptions{})
+			errs <- err
+		}()
+	}
+	for i := 0; i < writers; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	peak := s.stagingPeak.Load()
+	t.Logf("%d writers: at most %d staged buffers held at once (bound %d)", writers, peak, bound)
+	if peak > bound {
+		t.Errorf("%d staged buffers held at once, bound %d", peak, bound)
+	}
+	if peak < bound/2 {
+		t.Errorf("at most %d staged buffers held at once: the bound of %d was never approached, the test proves nothing", peak, bound)
+	}
+	if held := s.stagingHeld.Load(); held != 0 {
+		t.Errorf("%d staged buffers still held after every publish", held)
+	}
+	for i := 0; i < writers; i++ {
+		v, err := s.Get("bound", fmt.Sprintf("w%02d", i), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, s, v); !bytes.Equal(got, content(i)) {
+			t.Errorf("w%02d: published content differs", i)
+		}
+		sum := md5.Sum(content(i))
+		if v.ETag != hex.EncodeToString(sum[:]) {
+			t.Errorf("w%02d: ETag %s, want %x", i, v.ETag, sum)
+		}
+	}
+}
