@@ -28,24 +28,33 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, ChunkSize); return &b }}
 
-// smallBuf is the largest chunk buffer allocated to fit (its capacity
-// rounded up to a power of two, at least 4 KiB) instead of taken from
+// smallBuf is the largest chunk buffer sized to fit (its capacity rounded
+// up to a power of two, at least 4 KiB; smallPools) instead of taken from
 // bufPool, whose buffers all hold a whole chunk: a writer of a small file
 // holds a few KiB, not 1 MiB, so thousands of files open for writing at
 // once do not take a GiB each thousand. A buffer that grows past it moves
-// to a pooled one.
+// to a whole-chunk one.
 const smallBuf = 64 << 10
 
-// newBuf returns a buffer of length n (n ≤ ChunkSize).
+// smallPools[i] keeps small buffers of capacity 4 KiB << i, up to
+// smallBuf, for reuse (their content is stale, as bufPool's is).
+var smallPools [5]sync.Pool
+
+// newBuf returns a buffer of length n (n ≤ ChunkSize) whose content is
+// not cleared.
 func newBuf(n int) *[]byte {
 	if n > smallBuf {
 		bp := bufPool.Get().(*[]byte)
 		*bp = (*bp)[:n]
 		return bp
 	}
-	c := 4 << 10
+	i, c := 0, 4<<10
 	for c < n {
-		c *= 2
+		i, c = i+1, c*2
+	}
+	if bp, ok := smallPools[i].Get().(*[]byte); ok {
+		*bp = (*bp)[:n]
+		return bp
 	}
 	b := make([]byte, n, c)
 	return &b
@@ -66,12 +75,19 @@ func resizeBuf(bp *[]byte, n int) *[]byte {
 	return nb
 }
 
-// putBuf gives a buffer back: whole-chunk buffers to bufPool, small ones
-// to the garbage collector.
+// putBuf gives a buffer back to its pool.
 func putBuf(bp *[]byte) {
-	if cap(*bp) == ChunkSize {
-		*bp = (*bp)[:0]
+	c := cap(*bp)
+	*bp = (*bp)[:0]
+	if c == ChunkSize {
 		bufPool.Put(bp)
+		return
+	}
+	for i := range smallPools {
+		if c == 4<<10<<i {
+			smallPools[i].Put(bp)
+			return
+		}
 	}
 }
 
