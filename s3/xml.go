@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -139,12 +140,31 @@ func unmarshalXML(data []byte, root string, v any) error {
 	}
 }
 
+// xmlBufPool keeps the buffers responses are encoded into: a page of
+// ListObjectVersions is hundreds of KiB, and growing a fresh buffer for
+// each one was a large share of the daemon's allocations under load.
+var xmlBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledXML is the largest buffer kept in xmlBufPool.
+const maxPooledXML = 4 << 20
+
 // writeXML answers with status and the XML document v.
 func (q *request) writeXML(status int, v any) error {
-	out, err := xml.Marshal(v)
-	if err != nil {
+	buf := xmlBufPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledXML {
+			buf.Reset()
+			xmlBufPool.Put(buf)
+		}
+	}()
+	enc := xml.NewEncoder(buf) // what xml.Marshal does, into a reused buffer
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	out := buf.Bytes()
 	h := q.w.Header()
 	h.Set("Content-Type", "application/xml")
 	h.Set("Content-Length", strconv.Itoa(len(xml.Header)+len(out)))
