@@ -293,27 +293,34 @@ type relSample struct {
 	// StoreFDs are the descriptors of files in the data dir (Badger keeps
 	// every table and value-log file open: they grow with the store).
 	StoreFDs int64
-	// Goroutines is from the daemon's last "stats goroutines=N" line
-	// (logged on SIGUSR1); -1 before the first one.
-	Goroutines int64
+	// Goroutines and the Go heap (MiB: in use, and held from the system)
+	// are from the daemon's last "stats goroutines=N ..." line (logged on
+	// SIGUSR1); -1 before the first one.
+	Goroutines   int64
+	HeapInuseMiB int64
+	HeapSysMiB   int64
 }
 
-// relGoroutines returns N of the last "stats goroutines=N" line in a
-// daemon's output, or -1.
-func relGoroutines(out string) int64 {
+// relStat returns the value of field name (e.g. "goroutines") in the last
+// "stats goroutines=N ..." line of a daemon's output, or -1.
+func relStat(out, name string) int64 {
 	i := strings.LastIndex(out, "stats goroutines=")
 	if i < 0 {
 		return -1
 	}
-	f := strings.Fields(out[i+len("stats goroutines="):])
-	if len(f) == 0 {
-		return -1
+	line, _, _ := strings.Cut(out[i+len("stats "):], "\n")
+	for _, f := range strings.Fields(line) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || k != name {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return -1
+		}
+		return n
 	}
-	n, err := strconv.ParseInt(f[0], 10, 64)
-	if err != nil {
-		return -1
-	}
-	return n
+	return -1
 }
 
 // relProcSample reads VmRSS, RssAnon and Threads from /proc/PID/status

@@ -106,7 +106,10 @@ func TestReliabilitySoak(t *testing.T) {
 			s, err := relProcSample(d.pid, data)
 			if err == nil {
 				// The answer to the previous tick's SIGUSR1.
-				s.Goroutines = relGoroutines(d.output())
+				out := d.output()
+				s.Goroutines = relStat(out, "goroutines")
+				s.HeapInuseMiB = relStat(out, "heap-inuse-mib")
+				s.HeapSysMiB = relStat(out, "heap-sys-mib")
 				syscall.Kill(d.pid, syscall.SIGUSR1)
 				s.At = time.Since(start)
 				mu.Lock()
@@ -188,6 +191,11 @@ func TestReliabilitySoak(t *testing.T) {
 	for _, m := range []metric{
 		{"VmRSS", func(s relSample) int64 { return s.RSSKiB >> 10 }, 0, "MiB", false},
 		{"RssAnon", func(s relSample) int64 { return s.AnonKiB >> 10 }, 0, "MiB", long},
+		// The Go heap's share of RssAnon (reported: it holds Badger's
+		// memtable arenas and caches, and the garbage the GC has not
+		// collected yet).
+		{"Go heap in use", func(s relSample) int64 { return s.HeapInuseMiB }, 0, "MiB", false},
+		{"Go heap from the system", func(s relSample) int64 { return s.HeapSysMiB }, 0, "MiB", false},
 		{"threads", func(s relSample) int64 { return s.Threads }, 4, "", true},
 		// Goroutines: the FUSE server's readers, the S3 connections and
 		// the writers' chunk writes come and go with the load, hence
