@@ -18,7 +18,10 @@
 # the warm-up. On 2026-12-04, 50,000 operations (33 s) failed it (RssAnon
 # 2nd-quarter median 196 MiB, last quarter 574 MiB; the same with the
 # previous day's tree) while 200,000 (2.6 min) passed (363 → 397 MiB,
-# peak 868 MiB; 111,744 acknowledged versions intact, fsck clean).
+# peak 868 MiB; 111,744 acknowledged versions intact, fsck clean). The Go
+# heap is reported beside RssAnon: its peaks (880–981 MiB in use just
+# before a collection, against ~240 MiB live after one) are the RssAnon
+# peaks; with GOMEMLIMIT=512MiB in the environment RssAnon peaked at 413 MiB.
 #
 # Needs root and /dev/fuse, and a few GiB free in $TMPDIR. The log goes to
 # stdout and to $TMPDIR/wormfs-soak-<date>.log.
