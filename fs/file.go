@@ -531,8 +531,9 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 	}
 	if !h.write {
 		// A file created here and not published yet has no version: the
-		// handle reads it empty, as stat shows it, until it is reopened
-		// after the writer's close.
+		// handle reads it empty, as nothing is committed (stat shows what
+		// the writer wrote so far); an open after the writer's close reads
+		// the new version.
 		h.snap = n.cur
 	}
 	if h.write {
