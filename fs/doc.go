@@ -37,8 +37,9 @@
 //     meanwhile; a new open after a writer's close reads the new version.
 //     A write handle reads its own writer's content. A file created here
 //     that has no version yet is listed and stat shows the size written so
-//     far, but a read-only open of it reads it empty (there is no committed
-//     version yet; what the writer wrote shows after its close).
+//     far, but a read-only open of it reads it empty, or the version
+//     committed meanwhile over S3 (what the writer wrote shows after its
+//     close).
 //
 // A 10 GiB file needs a few chunk buffers of memory per writer, never the
 // whole file. Data is staged into the store as it arrives and becomes

@@ -530,11 +530,20 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 		n.cachedSeq, n.cachedSize = n.cur.Seq, n.cur.Size
 	}
 	if !h.write {
-		// A file created here and not published yet has no version: the
-		// handle reads it empty, as nothing is committed (stat shows what
-		// the writer wrote so far); an open after the writer's close reads
-		// the new version.
 		h.snap = n.cur
+		if h.snap == nil && n.creating {
+			// Created here and not published yet: the handle reads the
+			// version committed meanwhile by someone else (over S3), or
+			// nothing (stat shows what the writer wrote so far); an open
+			// after the writer's close reads its version.
+			v, err := n.fsys.store.Get(n.bucket, n.key, "")
+			switch {
+			case err == nil && !v.Link:
+				h.snap = v
+			case err != nil && !errors.Is(err, meta.ErrNoSuchKey) && !errors.Is(err, meta.ErrDeleteMarker):
+				return nil, toErrno(err)
+			}
+		}
 	}
 	if h.write {
 		n.writers++

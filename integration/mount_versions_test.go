@@ -203,6 +203,12 @@ func TestMountCreatedNeverWritten(t *testing.T) {
 	if n := len(e.versions("empty", "r")); n != 0 {
 		t.Fatalf("%d versions of r before its close, want 0", n)
 	}
+	// A version committed meanwhile by someone else (as over S3) is what
+	// a read-only open reads, although the mount's writer is still open.
+	e.putDirect("empty", "r", "committed over S3")
+	if got, err := os.ReadFile(b + "/r"); err != nil || string(got) != "committed over S3" {
+		t.Fatalf("read-only open while another view committed a version: %q, %v; want that version", got, err)
+	}
 	syscall.Close(wfd)
 	if got, err := os.ReadFile(b + "/r"); err != nil || string(got) != "not yet committed" {
 		t.Fatalf("read after the writer's close: %q, %v", got, err)
