@@ -63,7 +63,7 @@ func (s *Store) persistClock() error {
 	s.clockMu.Lock()
 	now := s.clock.Now()
 	s.clockMu.Unlock()
-	return s.db.Update(func(txn *badger.Txn) error {
+	return s.commit(func(txn *badger.Txn) error {
 		return txn.Set(keyClock(), binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano())))
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,12 @@ type Options struct {
 	// every TrimInterval. 0 means DefaultMaxMapped; < 0 disables it.
 	MaxMapped    int64
 	TrimInterval time.Duration // default 200ms
+	// WriteCache is how much of the data written last (in whole
+	// value-log files) is left in the page cache; older value-log files
+	// are written back and dropped from it once (see dropBehind), checked
+	// every TrimInterval. 0 means DefaultWriteCache; < 0 leaves the page
+	// cache to the kernel alone.
+	WriteCache int64
 	// MaxStaging bounds the staged chunks held in memory by all Writers
 	// together while they wait for their Badger write or their MD5 (1 MiB
 	// each); a Writer that stages one more waits for a slot. 0 means
@@ -56,6 +63,10 @@ type Options struct {
 
 // DefaultMaxMapped is the default Options.MaxMapped.
 const DefaultMaxMapped = 128 << 20
+
+// DefaultWriteCache is the default Options.WriteCache: a 1 GiB object
+// just written reads back from memory.
+const DefaultWriteCache = 1 << 30
 
 // DefaultMaxStaging is the default Options.MaxStaging: 64 chunks, 64 MiB,
 // eight times what one writer keeps staged, so eight writers at full speed
@@ -87,6 +98,26 @@ type Store struct {
 	// trimFid is the newest value-log file at that trim (see trimMaps).
 	staged  atomic.Int64
 	trimFid uint64
+	// written counts the chunk bytes ever written, dropSeen is its value
+	// at the last dropBehind, dropFid the newest value-log file dropped
+	// from the page cache (or written before Open) and vlogFileSize
+	// Badger's ValueLogFileSize (see dropBehind, which holds dropMu).
+	written      atomic.Int64
+	dropMu       sync.Mutex
+	dropSeen     int64
+	dropFid      uint64
+	vlogFileSize int64
+	// vlogGate is read-locked around every commit of this store (commit,
+	// deleteStaged): a commit may write the value log, and Badger remaps
+	// or unmaps the file it writes when it grows or rotates it. trimMaps
+	// write-locks it so that the value-log maps it reads in
+	// /proc/self/maps stay where they are while it unmaps their pages.
+	vlogGate sync.RWMutex
+	// gcMu serializes value-log GC with trimMaps, and gcFloor is the
+	// newest value-log file after the last GC pass: a file GC rewrote is
+	// older, and Badger may unmap it at any iterator's Close.
+	gcMu    sync.Mutex
+	gcFloor uint64
 
 	// staging holds a slot for every staged chunk whose buffer a Writer
 	// still holds (see Options.MaxStaging); stagingHeld counts those
@@ -144,6 +175,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.TrimInterval <= 0 {
 		opts.TrimInterval = 200 * time.Millisecond
 	}
+	if opts.WriteCache == 0 {
+		opts.WriteCache = DefaultWriteCache
+	}
 	if opts.MaxStaging <= 0 {
 		opts.MaxStaging = DefaultMaxStaging
 	}
@@ -177,6 +211,10 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("meta: open %s: %w", opts.Dir, err)
 	}
 	s := &Store{db: db, opts: opts, logger: logger, stop: make(chan struct{}), staging: make(chan struct{}, opts.MaxStaging)}
+	s.vlogFileSize = max(bo.ValueLogFileSize, 1)
+	// Files written before this run are not its to drop; the newest is
+	// written on.
+	s.dropFid = max(newestVlog(opts.Dir), 1) - 1
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -223,7 +261,7 @@ func (s *Store) init() error {
 }
 
 func (s *Store) checkFormat() error {
-	return s.db.Update(func(txn *badger.Txn) error {
+	return s.commit(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyFormat())
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return txn.Set(keyFormat(), binary.BigEndian.AppendUint32(nil, formatVersion))
@@ -267,6 +305,10 @@ func (s *Store) reclaimStaged() (int, error) {
 }
 
 func (s *Store) deleteStaged(ids []uint64) error {
+	// A write batch commits in the background as it fills: the gate is
+	// held until Flush has waited for every commit.
+	s.vlogGate.RLock()
+	defer s.vlogGate.RUnlock()
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, id := range ids {
@@ -323,7 +365,7 @@ func (s *Store) background() {
 	syncT := time.NewTicker(s.opts.SyncInterval)
 	defer syncT.Stop()
 	var trimC <-chan time.Time
-	if s.opts.MaxMapped > 0 {
+	if s.opts.MaxMapped > 0 || s.opts.WriteCache > 0 {
 		trimT := time.NewTicker(s.opts.TrimInterval)
 		defer trimT.Stop()
 		trimC = trimT.C
@@ -349,7 +391,10 @@ func (s *Store) background() {
 				}
 			}
 		case <-trimC:
-			s.trimMaps(s.opts.MaxMapped)
+			if s.opts.MaxMapped > 0 {
+				s.trimMaps(s.opts.MaxMapped)
+			}
+			s.dropBehind()
 		case <-gcC:
 			if s.checkSpace(0) == nil { // GC rewrites value-log files
 				s.RunGC()
@@ -368,7 +413,7 @@ func (s *Store) RunGC() int {
 			return n
 		default:
 		}
-		if err := s.db.RunValueLogGC(0.5); err != nil {
+		if err := s.runValueLogGC(); err != nil {
 			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
 				s.logger.Printf("value-log gc: %v", err)
 			}
@@ -376,6 +421,56 @@ func (s *Store) RunGC() int {
 		}
 		n++
 	}
+}
+
+// runValueLogGC runs one pass of Badger's value-log GC and raises
+// gcFloor to the newest value-log file after it: the file the pass
+// rewrote (if any) is older than that, and Badger unmaps and deletes it
+// at once or, while iterators are open, when the last one closes. So
+// trimMaps, which holds gcMu too, never unmaps pages of a file below
+// gcFloor (see trimMaps).
+func (s *Store) runValueLogGC() error {
+	s.gcMu.Lock()
+	defer s.gcMu.Unlock()
+	err := s.db.RunValueLogGC(0.5)
+	if n := newestVlog(s.opts.Dir); n > s.gcFloor {
+		s.gcFloor = n
+	}
+	return err
+}
+
+// newestVlog returns the number of the newest value-log file in dir (0
+// when none can be read).
+func newestVlog(dir string) uint64 {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var n uint64
+	for _, e := range ents {
+		if name, ok := strings.CutSuffix(e.Name(), ".vlog"); ok {
+			if fid, err := strconv.ParseUint(name, 10, 64); err == nil {
+				n = max(n, fid)
+			}
+		}
+	}
+	return n
+}
+
+// commit is Badger's DB.Update with the commit made under vlogGate (the
+// function runs outside it, so it may itself commit).
+func (s *Store) commit(fn func(txn *badger.Txn) error) error {
+	if s.db.IsClosed() {
+		return badger.ErrDBClosed
+	}
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	if err := fn(txn); err != nil {
+		return err
+	}
+	s.vlogGate.RLock()
+	defer s.vlogGate.RUnlock()
+	return txn.Commit()
 }
 
 const maxRetries = 64
@@ -387,7 +482,7 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 		return err
 	}
 	for i := 0; i < maxRetries; i++ {
-		err := s.db.Update(fn)
+		err := s.commit(fn)
 		if errors.Is(err, badger.ErrConflict) {
 			time.Sleep(time.Duration(i+1) * 100 * time.Microsecond)
 			continue

@@ -2,7 +2,16 @@ package meta
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sys/unix"
 )
 
 // TestTrimMapsBoundsResidentValueLog writes 192 MiB through a store (the
@@ -69,5 +78,231 @@ func TestTrimMapsBoundsResidentValueLog(t *testing.T) {
 	// for the next read.
 	if s.trimMaps(limit) {
 		t.Error("trimMaps paged out the value log although nothing was written since the last trim")
+	}
+}
+
+// vlogCached returns how many bytes of the value-log file fid in dir are
+// in the page cache (mincore over a map of its own) and the file's size.
+func vlogCached(t *testing.T, dir string, fid uint64) (cached, size int64) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, fmt.Sprintf("%06d.vlog", fid)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return 0, 0
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	page := os.Getpagesize()
+	vec := make([]byte, (len(m)+page-1)/page)
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		t.Fatal(e)
+	}
+	for _, v := range vec {
+		if v&1 != 0 {
+			cached += int64(page)
+		}
+	}
+	return cached, fi.Size()
+}
+
+func writeObject(t *testing.T, s *Store, bucket, key string, size int64, chunk []byte) *Version {
+	t.Helper()
+	w, err := s.NewWriter(bucket, key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := int64(0); off < size; off += int64(len(chunk)) {
+		if _, err := w.WriteAt(chunk, off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := w.Publish(PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func checkObject(t *testing.T, s *Store, v *Version, size int64, chunk []byte) {
+	t.Helper()
+	r, err := s.NewReader(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(chunk))
+	for off := int64(0); off < size; off += int64(len(chunk)) {
+		if _, err := r.ReadAt(got, off); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, chunk) {
+			t.Fatalf("%s: bytes at %d differ", v.Key, off)
+		}
+	}
+}
+
+// TestTrimMapsKeepsWrittenDataCached: the trim unmaps what was written
+// (the resident set shrinks) but leaves it in the page cache, so reading
+// an object just written does not go to the disk. (The trim used to page
+// the maps out with MADV_PAGEOUT, which dropped the pages from the page
+// cache too.)
+func TestTrimMapsKeepsWrittenDataCached(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, GCInterval: -1, MaxMapped: -1, WriteCache: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.CreateBucket("trim", BucketOptions{Versioning: VersioningEnabled}, Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := fileRSS()
+	if err != nil {
+		t.Skipf("no /proc/self/statm: %v", err)
+	}
+	const size = 128 << 20
+	chunk := bytes.Repeat([]byte("wormfs-cache-"), ChunkSize/13+1)[:ChunkSize]
+	v := writeObject(t, s, "trim", "big", size, chunk)
+	if grown, _ := fileRSS(); grown-before < size/2 {
+		t.Skipf("the kernel did not keep the written value log resident (file RSS %d → %d MiB): nothing to trim", before>>20, grown>>20)
+	}
+	if !s.trimMaps(before + 16<<20) {
+		t.Fatal("trimMaps found no value-log map to unmap")
+	}
+	after, _ := fileRSS()
+	var cached int64
+	for fid := uint64(1); fid <= newestVlog(dir); fid++ {
+		c, _ := vlogCached(t, dir, fid)
+		cached += c
+	}
+	t.Logf("file-backed RSS %d MiB after the trim (%d MiB before writing); %d MiB of the value log in the page cache", after>>20, before>>20, cached>>20)
+	if after > before+16<<20 {
+		t.Errorf("the trim left the file-backed RSS %d MiB above the start", (after-before)>>20)
+	}
+	if cached < size*9/10 {
+		t.Errorf("only %d of the %d MiB just written are still in the page cache after the trim", cached>>20, size>>20)
+	}
+	checkObject(t, s, v, size, chunk)
+}
+
+// TestDropBehindKeepsTheWriteCache: with value-log files of 8 MiB and a
+// write cache of 16 MiB, writing 96 MiB and trimming the maps leaves the
+// two newest value-log files in the page cache and writes back and drops
+// the older ones; every byte still reads back.
+func TestDropBehindKeepsTheWriteCache(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, GCInterval: -1, MaxMapped: -1, WriteCache: 16 << 20,
+		Badger: func(o *badger.Options) { o.ValueLogFileSize = 8 << 20 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.CreateBucket("drop", BucketOptions{Versioning: VersioningEnabled}, Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	first := newestVlog(dir)
+	const size = 96 << 20
+	chunk := bytes.Repeat([]byte("wormfs-drop-"), ChunkSize/12+1)[:ChunkSize]
+	v := writeObject(t, s, "drop", "big", size, chunk)
+	// The background loop may have dropped some already; this unmaps what
+	// is mapped (mapped pages are never dropped) and drops the rest.
+	s.staged.Store(1)
+	s.trimMaps(0)
+	s.dropBehind()
+	newest := newestVlog(dir)
+	if newest-first < 8 {
+		t.Fatalf("96 MiB went to %d value-log files of 8 MiB", newest-first)
+	}
+	for fid := first; fid <= newest; fid++ {
+		cached, fsize := vlogCached(t, dir, fid)
+		t.Logf("%06d.vlog: %d of %d MiB cached", fid, cached>>20, fsize>>20)
+		switch {
+		case fid+2 <= newest && cached > 1<<20:
+			t.Errorf("%06d.vlog (older than the write cache) still has %d MiB in the page cache", fid, cached>>20)
+		case fid+2 > newest && fid > first && cached < fsize/2:
+			t.Errorf("%06d.vlog (in the write cache) has only %d of %d MiB in the page cache", fid, cached>>20, fsize>>20)
+		}
+	}
+	checkObject(t, s, v, size, chunk)
+}
+
+// TestTrimUnderConcurrentRotationAndGC runs the trim as often as it can
+// while writers fill and rotate small value-log files, readers iterate and
+// GC rewrites and deletes files, so that the trim's unmapping meets every
+// remap and unmap Badger does. Every version must read back intact (a
+// trim that unmapped a range Badger had moved would zero or crash).
+func TestTrimUnderConcurrentRotationAndGC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, GCInterval: -1, MaxMapped: -1, WriteCache: -1,
+		Badger: func(o *badger.Options) { o.ValueLogFileSize = 2 << 20 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.CreateBucket("rot", BucketOptions{Versioning: VersioningSuspended}, Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	last := map[string]*Version{}
+	chunks := map[string][]byte{}
+	for i := 0; i < 3; i++ {
+		key := fmt.Sprintf("k%d", i)
+		chunk := bytes.Repeat([]byte{byte('a' + i)}, ChunkSize/2)
+		mu.Lock()
+		chunks[key] = chunk
+		mu.Unlock()
+		wg.Add(1)
+		go func() { // overwrite (the null version): garbage for GC
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				v := writeObject(t, s, "rot", key, 3*ChunkSize/2, chunk)
+				mu.Lock()
+				last[key] = v
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Add(2)
+	go func() { // iterators open and close: deferred value-log deletions
+		defer wg.Done()
+		for time.Now().Before(deadline) {
+			if _, err := s.ListVersions("rot", VersionListOptions{}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for time.Now().Before(deadline) {
+			s.RunGC()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	trims := 0
+	for time.Now().Before(deadline) {
+		s.staged.Store(1) // a trim every time, whatever was written
+		if s.trimMaps(0) {
+			trims++
+		}
+	}
+	wg.Wait()
+	t.Logf("%d trims; value-log files up to %06d", trims, newestVlog(dir))
+	if trims == 0 {
+		t.Fatal("no trim ran")
+	}
+	for key, v := range last {
+		checkObject(t, s, v, 3*ChunkSize/2, chunks[key])
 	}
 }

@@ -2,6 +2,9 @@
 
 package meta
 
-// trimMaps is Linux-only (MADV_PAGEOUT); elsewhere the kernel alone
-// decides what of the value-log maps stays resident.
+// trimMaps and dropBehind are Linux-only (madvise, fadvise); elsewhere
+// the kernel alone decides what of the value-log maps stays resident and
+// what of the value log stays in the page cache.
 func (s *Store) trimMaps(limit int64) bool { return false }
+
+func (s *Store) dropBehind() {}

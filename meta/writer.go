@@ -347,7 +347,7 @@ func (w *Writer) queueWrite(id uint64, ref chunkRef, bp *[]byte, release func())
 		defer w.s.chunkWrites.Done()
 		defer w.flightWG.Done()
 		b := *bp
-		err := w.s.db.Update(func(txn *badger.Txn) error {
+		err := w.s.commit(func(txn *badger.Txn) error {
 			if err := txn.Set(keyData(id), b); err != nil {
 				return err
 			}
@@ -355,6 +355,7 @@ func (w *Writer) queueWrite(id uint64, ref chunkRef, bp *[]byte, release func())
 		})
 		if err == nil {
 			w.s.staged.Add(int64(len(b)))
+			w.s.written.Add(int64(len(b)))
 		}
 		w.flightMu.Lock()
 		delete(w.flight, id)
