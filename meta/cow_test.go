@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 
@@ -293,7 +294,19 @@ func TestValueLogGCKeepsReferencedChunks(t *testing.T) {
 	rewritten := s.RunGC()
 	t.Logf("value-log GC rewrote %d files; %d chunks (%d bytes) referenced", rewritten, before.Chunks, before.StoredBytes)
 	if rewritten == 0 {
-		t.Fatal("value-log GC rewrote nothing: the test did not exercise it")
+		// Say what GC saw, so that a failure can be explained.
+		var files []string
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && (strings.HasSuffix(e.Name(), ".vlog") || strings.HasSuffix(e.Name(), ".sst")) {
+				files = append(files, fmt.Sprintf("%s %d", e.Name(), fi.Size()))
+			}
+		}
+		var tables []string
+		for _, ti := range s.db.Tables() {
+			tables = append(tables, fmt.Sprintf("L%d:%d keys:%d", ti.Level, ti.ID, ti.KeyCount))
+		}
+		t.Fatalf("value-log GC rewrote nothing: the test did not exercise it (files: %v; tables: %v)", files, tables)
 	}
 	if after := mustStats(t, s); after != before {
 		t.Errorf("stats after GC %+v, before %+v", after, before)
