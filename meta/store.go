@@ -98,14 +98,18 @@ type Store struct {
 	// trimFid is the newest value-log file at that trim (see trimMaps).
 	staged  atomic.Int64
 	trimFid uint64
-	// written counts the chunk bytes ever written, dropSeen is its value
-	// at the last dropBehind, dropFid the newest value-log file dropped
-	// from the page cache (or written before Open) and vlogFileSize
-	// Badger's ValueLogFileSize (see dropBehind, which holds dropMu).
+	// written counts the chunk bytes ever written; dropSeen and wbSeen
+	// are its value at the last dropBehind and writeBehind, dropFid the
+	// newest value-log file dropped from the page cache (or written before
+	// Open), wbFid the newest value-log file at the last writeBehind, and
+	// vlogFileSize Badger's ValueLogFileSize (see dropBehind and
+	// writeBehind, which hold cacheMu).
 	written      atomic.Int64
-	dropMu       sync.Mutex
+	cacheMu      sync.Mutex
 	dropSeen     int64
 	dropFid      uint64
+	wbSeen       int64
+	wbFid        uint64
 	vlogFileSize int64
 	// vlogGate is read-locked around every commit of this store (commit,
 	// deleteStaged): a commit may write the value log, and Badger remaps
@@ -365,7 +369,7 @@ func (s *Store) background() {
 	syncT := time.NewTicker(s.opts.SyncInterval)
 	defer syncT.Stop()
 	var trimC <-chan time.Time
-	if s.opts.MaxMapped > 0 || s.opts.WriteCache > 0 {
+	if s.opts.MaxMapped > 0 || s.opts.WriteCache > 0 || !s.opts.SyncWrites {
 		trimT := time.NewTicker(s.opts.TrimInterval)
 		defer trimT.Stop()
 		trimC = trimT.C
@@ -391,6 +395,7 @@ func (s *Store) background() {
 				}
 			}
 		case <-trimC:
+			s.writeBehind()
 			if s.opts.MaxMapped > 0 {
 				s.trimMaps(s.opts.MaxMapped)
 			}

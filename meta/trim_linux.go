@@ -193,8 +193,8 @@ func (s *Store) trimMaps(limit int64) bool {
 // page may cost the host a fresh page. Only the background loop (and
 // tests) call it.
 func (s *Store) dropBehind() {
-	s.dropMu.Lock()
-	defer s.dropMu.Unlock()
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
 	total := s.written.Load()
 	if s.opts.WriteCache < 0 || total == s.dropSeen {
 		return
@@ -228,4 +228,32 @@ func (s *Store) dropBehind() {
 		f.Close()
 	}
 	s.dropFid = last
+}
+
+// writeBehind starts writing back the value-log files written since its
+// last call (sync_file_range SYNC_FILE_RANGE_WRITE queues their dirty pages
+// for the disk and returns), so that chunk data goes to the disk while more
+// is written. Badger's own syncs (the background sync every SyncInterval,
+// and the msync of a value-log file it finishes, in its write path) hold
+// the file's lock while they write; without this they would find up to a
+// whole file's worth of dirty pages and stall the writes behind them.
+// Only the background loop (and tests) call it.
+func (s *Store) writeBehind() {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	total := s.written.Load()
+	if total == s.wbSeen {
+		return
+	}
+	s.wbSeen = total
+	newest := newestVlog(s.opts.Dir)
+	for fid := max(s.wbFid, 1); fid <= newest; fid++ {
+		f, err := os.Open(filepath.Join(s.opts.Dir, fmt.Sprintf("%06d.vlog", fid)))
+		if err != nil {
+			continue
+		}
+		unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+		f.Close()
+	}
+	s.wbFid = newest
 }

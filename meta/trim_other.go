@@ -8,3 +8,5 @@ package meta
 func (s *Store) trimMaps(limit int64) bool { return false }
 
 func (s *Store) dropBehind() {}
+
+func (s *Store) writeBehind() {}
