@@ -183,8 +183,9 @@ func (s *Store) trimMaps(limit int64) bool {
 }
 
 // dropBehind takes the value-log files that fell out of the write cache
-// (all but the newest Options.WriteCache bytes of value-log files, counted
-// in whole files) out of the page cache once: it writes each back
+// (all but the files holding the last Options.WriteCache bytes written,
+// counted in whole files, and the file being written) out of the page
+// cache once: it writes each back
 // (fdatasync), pages out what of it is still mapped (MADV_PAGEOUT, which
 // never discards anything, wherever the map went) and drops the rest of
 // its pages (POSIX_FADV_DONTNEED). A backup or archive target writes far
@@ -201,7 +202,9 @@ func (s *Store) dropBehind() {
 	}
 	s.dropSeen = total
 	newest := newestVlog(s.opts.Dir)
-	keep := max(uint64((s.opts.WriteCache+s.vlogFileSize-1)/s.vlogFileSize), 1)
+	// The newest file is being written and may hold little yet: the
+	// files before it hold the rest of the last WriteCache bytes.
+	keep := uint64((s.opts.WriteCache+s.vlogFileSize-1)/s.vlogFileSize) + 1
 	if newest <= keep || newest-keep <= s.dropFid {
 		return
 	}
