@@ -68,18 +68,24 @@ func rawBadger(b *testing.B) *badger.DB {
 
 // storePut1GiB writes 1 GiB with 1 MiB writes and publishes it.
 func storePut1GiB(b *testing.B, s *Store, key string, chunk []byte) *Version {
-	w, err := s.NewWriter("bench", key, nil)
+	return writeObject(b, s, "bench", key, benchGiB, chunk)
+}
+
+// writeObject writes size bytes (chunk again and again) and publishes them.
+func writeObject(tb testing.TB, s *Store, bucket, key string, size int64, chunk []byte) *Version {
+	tb.Helper()
+	w, err := s.NewWriter(bucket, key, nil)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	for off := int64(0); off < benchGiB; off += ChunkSize {
+	for off := int64(0); off < size; off += int64(len(chunk)) {
 		if _, err := w.WriteAt(chunk, off); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	v, err := w.Publish(PublishOptions{})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return v
 }

@@ -112,24 +112,6 @@ func vlogCached(t *testing.T, dir string, fid uint64) (cached, size int64) {
 	return cached, fi.Size()
 }
 
-func writeObject(t *testing.T, s *Store, bucket, key string, size int64, chunk []byte) *Version {
-	t.Helper()
-	w, err := s.NewWriter(bucket, key, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for off := int64(0); off < size; off += int64(len(chunk)) {
-		if _, err := w.WriteAt(chunk, off); err != nil {
-			t.Fatal(err)
-		}
-	}
-	v, err := w.Publish(PublishOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func checkObject(t *testing.T, s *Store, v *Version, size int64, chunk []byte) {
 	t.Helper()
 	r, err := s.NewReader(v)
