@@ -39,11 +39,12 @@ type Options struct {
 	// every TrimInterval. 0 means DefaultMaxMapped; < 0 disables it.
 	MaxMapped    int64
 	TrimInterval time.Duration // default 200ms
-	// WriteCache is how much of the data written last (in whole
-	// value-log files) is left in the page cache; older value-log files
-	// are written back and dropped from it once (see dropBehind), checked
-	// every TrimInterval. 0 means DefaultWriteCache; < 0 leaves the page
-	// cache to the kernel alone.
+	// WriteCache is how much of the data written last is left in the
+	// page cache (the value-log file being written and the whole files
+	// before it that hold that much); older value-log files are written
+	// back and dropped from it once (see dropBehind), checked every
+	// TrimInterval. 0 means DefaultWriteCache; < 0 leaves the page cache
+	// to the kernel alone.
 	WriteCache int64
 	// MaxStaging bounds the staged chunks held in memory by all Writers
 	// together while they wait for their Badger write or their MD5 (1 MiB
