@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,19 +100,19 @@ type Store struct {
 	// trimFid is the newest value-log file at that trim (see trimMaps).
 	staged  atomic.Int64
 	trimFid uint64
-	// written counts the chunk bytes ever written; dropSeen and wbSeen
-	// are its value at the last dropBehind and writeBehind, dropFid the
+	// written counts the chunk bytes ever written (the background loop
+	// runs writeBehind and dropBehind when it changed), dropFid is the
 	// newest value-log file dropped from the page cache (or written before
-	// Open), wbFid the newest value-log file at the last writeBehind, and
-	// vlogFileSize Badger's ValueLogFileSize (see dropBehind and
-	// writeBehind, which hold cacheMu).
+	// Open), wbFid the newest value-log file at the last writeBehind
+	// (both under cacheMu), vlogFileSize Badger's ValueLogFileSize and
+	// vlogDir the absolute data directory with a trailing separator, as
+	// /proc/self/maps names its files.
 	written      atomic.Int64
 	cacheMu      sync.Mutex
-	dropSeen     int64
 	dropFid      uint64
-	wbSeen       int64
 	wbFid        uint64
 	vlogFileSize int64
+	vlogDir      string
 	// vlogGate is read-locked around every commit of this store (commit,
 	// deleteStaged): a commit may write the value log, and Badger remaps
 	// or unmaps the file it writes when it grows or rotates it. trimMaps
@@ -217,6 +218,9 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, opts: opts, logger: logger, stop: make(chan struct{}), staging: make(chan struct{}, opts.MaxStaging)}
 	s.vlogFileSize = max(bo.ValueLogFileSize, 1)
+	if abs, err := filepath.Abs(opts.Dir); err == nil {
+		s.vlogDir = filepath.Clean(abs) + string(filepath.Separator)
+	}
 	// Files written before this run are not its to drop; the newest is
 	// written on.
 	s.dropFid = max(newestVlog(opts.Dir), 1) - 1
@@ -375,6 +379,7 @@ func (s *Store) background() {
 		defer trimT.Stop()
 		trimC = trimT.C
 	}
+	var seen int64 // s.written at the last writeBehind and dropBehind
 	var gcC <-chan time.Time
 	if s.opts.GCInterval > 0 {
 		gcT := time.NewTicker(s.opts.GCInterval)
@@ -396,11 +401,18 @@ func (s *Store) background() {
 				}
 			}
 		case <-trimC:
-			s.writeBehind()
+			written := s.written.Load()
+			var newest uint64
+			if written != seen {
+				seen, newest = written, newestVlog(s.opts.Dir)
+				s.writeBehind(newest)
+			}
 			if s.opts.MaxMapped > 0 {
 				s.trimMaps(s.opts.MaxMapped)
 			}
-			s.dropBehind()
+			if newest > 0 {
+				s.dropBehind(newest)
+			}
 		case <-gcC:
 			if s.checkSpace(0) == nil { // GC rewrites value-log files
 				s.RunGC()

@@ -133,16 +133,11 @@ func (s *Store) trimMaps(limit int64) bool {
 		return false
 	}
 	s.staged.Store(0)
-	dir, err := filepath.Abs(s.opts.Dir)
-	if err != nil {
-		return false
-	}
-	dir = filepath.Clean(dir) + string(filepath.Separator)
 
 	s.gcMu.Lock()
 	defer s.gcMu.Unlock()
 	s.vlogGate.Lock()
-	spans, newest, err := vlogSpans(dir)
+	spans, newest, err := vlogSpans(s.vlogDir)
 	if err != nil {
 		s.vlogGate.Unlock()
 		return false
@@ -191,17 +186,15 @@ func (s *Store) trimMaps(limit int64) bool {
 // its pages (POSIX_FADV_DONTNEED). A backup or archive target writes far
 // more than it reads back; without this its writes would push everything
 // else out of the page cache, and on a virtual machine each new page-cache
-// page may cost the host a fresh page. Only the background loop (and
-// tests) call it.
-func (s *Store) dropBehind() {
+// page may cost the host a fresh page. newest is the newest value-log
+// file. Only the background loop (after chunk data was written) and tests
+// call it.
+func (s *Store) dropBehind(newest uint64) {
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
-	total := s.written.Load()
-	if s.opts.WriteCache < 0 || total == s.dropSeen {
+	if s.opts.WriteCache < 0 {
 		return
 	}
-	s.dropSeen = total
-	newest := newestVlog(s.opts.Dir)
 	// The newest file is being written and may hold little yet: the
 	// files before it hold the rest of the last WriteCache bytes.
 	keep := uint64((s.opts.WriteCache+s.vlogFileSize-1)/s.vlogFileSize) + 1
@@ -209,14 +202,9 @@ func (s *Store) dropBehind() {
 		return
 	}
 	last := newest - keep // the newest file to drop
-	dir, err := filepath.Abs(s.opts.Dir)
-	if err != nil {
-		return
-	}
-	dir = filepath.Clean(dir) + string(filepath.Separator)
-	spans, _, _ := vlogSpans(dir)
+	spans, _, _ := vlogSpans(s.vlogDir)
 	for fid := s.dropFid + 1; fid <= last; fid++ {
-		f, err := os.Open(filepath.Join(s.opts.Dir, fmt.Sprintf("%06d.vlog", fid)))
+		f, err := os.Open(s.vlogPath(fid))
 		if err != nil {
 			continue // rewritten by GC and deleted, or never there
 		}
@@ -234,24 +222,19 @@ func (s *Store) dropBehind() {
 }
 
 // writeBehind starts writing back the value-log files written since its
-// last call (sync_file_range SYNC_FILE_RANGE_WRITE queues their dirty pages
+// last call (newest is the newest value-log file) (sync_file_range SYNC_FILE_RANGE_WRITE queues their dirty pages
 // for the disk and returns), so that chunk data goes to the disk while more
 // is written. Badger's own syncs (the background sync every SyncInterval,
 // and the msync of a value-log file it finishes, in its write path) hold
 // the file's lock while they write; without this they would find up to a
 // whole file's worth of dirty pages and stall the writes behind them.
-// Only the background loop (and tests) call it.
-func (s *Store) writeBehind() {
+// Only the background loop (after chunk data was written) and tests call
+// it.
+func (s *Store) writeBehind(newest uint64) {
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
-	total := s.written.Load()
-	if total == s.wbSeen {
-		return
-	}
-	s.wbSeen = total
-	newest := newestVlog(s.opts.Dir)
 	for fid := max(s.wbFid, 1); fid <= newest; fid++ {
-		f, err := os.Open(filepath.Join(s.opts.Dir, fmt.Sprintf("%06d.vlog", fid)))
+		f, err := os.Open(s.vlogPath(fid))
 		if err != nil {
 			continue
 		}
@@ -259,4 +242,9 @@ func (s *Store) writeBehind() {
 		f.Close()
 	}
 	s.wbFid = newest
+}
+
+// vlogPath is the path of value-log file fid (Badger's naming).
+func (s *Store) vlogPath(fid uint64) string {
+	return filepath.Join(s.opts.Dir, fmt.Sprintf("%06d.vlog", fid))
 }

@@ -196,7 +196,7 @@ func TestDropBehindKeepsTheWriteCache(t *testing.T) {
 	// is mapped (mapped pages are never dropped) and drops the rest.
 	s.staged.Store(1)
 	s.trimMaps(0)
-	s.dropBehind()
+	s.dropBehind(newestVlog(dir))
 	newest := newestVlog(dir)
 	if newest-first < 8 {
 		t.Fatalf("96 MiB went to %d value-log files of 8 MiB", newest-first)

@@ -7,6 +7,6 @@ package meta
 // what of the value log stays in the page cache.
 func (s *Store) trimMaps(limit int64) bool { return false }
 
-func (s *Store) dropBehind() {}
+func (s *Store) dropBehind(newest uint64) {}
 
-func (s *Store) writeBehind() {}
+func (s *Store) writeBehind(newest uint64) {}
