@@ -36,7 +36,8 @@ import (
 // 8-byte values never reach the value log, so they never grow or rotate
 // it. (This is Badger v4.9.6: value-log maps move in valueLog.write,
 // which only commits reach, in GC, at iterator Close after GC, and at
-// Close; re-check on an upgrade. TestTrimUnderConcurrentRotationAndGC
+// Close; re-check on an upgrade: TestTrimGateKnowsThisBadger fails on any
+// other version in go.mod. TestTrimUnderConcurrentRotationAndGC
 // runs trims through all of them.)
 //
 // Data written stays in the page cache up to Options.WriteCache; older
@@ -45,6 +46,10 @@ import (
 // Files that were not written since the last trim are left alone: their
 // resident pages are there because they were read, and unmapping them
 // would cost the next read of hot data its page faults again.
+
+// trimGateBadger is the Badger version whose source the gate above was
+// checked against; TestTrimGateKnowsThisBadger fails on any other.
+const trimGateBadger = "v4.9.6"
 
 const madvPageout = 21 // MADV_PAGEOUT, Linux ≥ 5.4
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -286,5 +287,37 @@ func TestTrimUnderConcurrentRotationAndGC(t *testing.T) {
 	}
 	for key, v := range last {
 		checkObject(t, s, v, 3*ChunkSize/2, chunks[key])
+	}
+}
+
+// TestTrimGateKnowsThisBadger is a tripwire for a Badger upgrade: the
+// trim's MADV_DONTNEED is safe only because of where Badger moves its
+// value-log maps, which was read in one version's source (trim_linux.go).
+// Another version must be read again before this test is updated. (A test
+// binary carries no module versions, so this reads go.mod, which decides
+// the version every build of wormfs uses.)
+func TestTrimGateKnowsThisBadger(t *testing.T) {
+	b, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mod = "github.com/dgraph-io/badger/v4"
+	var found []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] == "//" {
+			continue
+		}
+		if f[0] == "require" || f[0] == "replace" {
+			f = f[1:]
+		}
+		for i, w := range f {
+			if w == mod {
+				found = append(found, strings.Join(f[i:], " "))
+			}
+		}
+	}
+	if len(found) != 1 || found[0] != mod+" "+trimGateBadger {
+		t.Fatalf("go.mod has %q, but the trim gate was checked against %s %s only: read where the new version maps, remaps and unmaps value-log files (valueLog.write, GC, iterator Close, Close), check that trimMaps still holds off every one of them (trim_linux.go), then set trimGateBadger", found, mod, trimGateBadger)
 	}
 }
