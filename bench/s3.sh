@@ -3,6 +3,9 @@
 # 1 MiB and 64 MiB objects with 8 concurrent clients (aws-sdk-go-v2 over
 # TLS) against the same work done directly on the store. Prints the
 # median listener/store ratio of each; target >= 0.7 for 1 MiB and 64 MiB.
+# Also the same clients against a bare net/http server over the same TLS
+# (transport: drops PUT bodies, answers GETs from memory), the ceiling of
+# any HTTP listener here: listener/transport is the listener's own cost.
 #
 # Usage: bench/s3.sh [benchtime] [count]   (defaults 3s and 3)
 # A fixed count of operations (e.g. 20x) is too few for small objects: 20
@@ -16,7 +19,7 @@ bt=${1:-3s}
 count=${2:-3}
 out=$(go test -run '^$' -bench 'BenchmarkConcurrent' -benchtime "$bt" -count "$count" -timeout 60m ./s3/ | tee /dev/stderr)
 echo
-printf '%-6s %-6s %14s %12s %7s   %s\n' op size "listener MB/s" "store MB/s" ratio "(each run: listener / store)"
+printf '%-6s %-6s %14s %12s %15s %7s %7s %7s   %s\n' op size "listener MB/s" "store MB/s" "transport MB/s" "l/store" "l/transp" "t/store" "(each run: listener / store / transport)"
 echo "$out" | awk '
 function median(list,   n, a, i, j, t) {
 	n = split(list, a, " ")
@@ -30,8 +33,8 @@ function median(list,   n, a, i, j, t) {
 }
 END {
 	for (k in key) {
-		l = median(mbs[k" listener"]); s = median(mbs[k" store"])
+		l = median(mbs[k" listener"]); s = median(mbs[k" store"]); t = median(mbs[k" transport"])
 		split(k, q, " ")
-		printf "%-6s %-6s %14.1f %12.1f %7.2f   %s /%s\n", q[1], q[2], l, s, (s > 0 ? l / s : 0), mbs[k" listener"], mbs[k" store"]
+		printf "%-6s %-6s %14.1f %12.1f %15.1f %7.2f %7.2f %7.2f   %s /%s /%s\n", q[1], q[2], l, s, t, (s > 0 ? l / s : 0), (t > 0 ? l / t : 0), (s > 0 ? t / s : 0), mbs[k" listener"], mbs[k" store"], mbs[k" transport"]
 	}
 }' | sort
