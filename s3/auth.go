@@ -117,6 +117,9 @@ func (a *Authenticator) authenticateHeader(r *http.Request, authz string) (*Prin
 	if !verifySignature(r, key, amzDate, f, query, payloadHash[0]) {
 		return nil, nil, ErrSignatureDoesNotMatch
 	}
+	if err := checkAmzHeadersSigned(r, f.signedHeaders); err != nil {
+		return nil, nil, err
+	}
 	return a.finish(r, acct, f, key, amzDate, mode, wantSHA)
 }
 

@@ -71,6 +71,7 @@ var (
 	ErrInvalidContentSHA256    = apiErr("InvalidArgument", http.StatusBadRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.")
 	ErrMultipleAuthMechanisms  = apiErr("InvalidArgument", http.StatusBadRequest, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified.")
 	ErrRequestNotYetValid      = apiErr("AccessDenied", http.StatusForbidden, "Request is not valid yet")
+	ErrHeadersNotSigned        = apiErr("AccessDenied", http.StatusForbidden, "There were headers present in the request which were not signed")
 
 	// Buckets.
 	ErrNoSuchBucket            = apiErr("NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist.")

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -102,5 +103,33 @@ func (a *Authenticator) authenticatePresigned(r *http.Request, q url.Values) (*P
 	if !verifySignature(r, key, p.amzDate, p.fields, query, payloadHash) {
 		return nil, nil, ErrSignatureDoesNotMatch
 	}
+	if err := checkAmzHeadersSigned(r, p.fields.signedHeaders); err != nil {
+		return nil, nil, err
+	}
+	hoistQueryHeaders(r, q)
 	return a.finish(r, acct, p.fields, key, p.amzDate, mode, wantSHA)
+}
+
+// presignAuthParams are the query parameters of the signature itself.
+var presignAuthParams = map[string]bool{
+	"x-amz-algorithm": true, "x-amz-credential": true, "x-amz-date": true, "x-amz-expires": true,
+	"x-amz-signedheaders": true, "x-amz-signature": true, "x-amz-security-token": true, "x-amz-content-sha256": true,
+}
+
+// hoistQueryHeaders makes the other x-amz-* parameters of a verified
+// presigned URL request headers, as AWS does: the SDKs move into the query
+// the x-amz-* headers they need not sign as headers (x-amz-bypass-
+// governance-retention among them), and the signature covers the whole
+// query. A header of the same name sent beside it was signed (an unsigned
+// one was refused), and it wins.
+func hoistQueryHeaders(r *http.Request, q url.Values) {
+	for name, vs := range q {
+		l := strings.ToLower(name)
+		if !strings.HasPrefix(l, "x-amz-") || presignAuthParams[l] {
+			continue
+		}
+		if k := http.CanonicalHeaderKey(l); len(r.Header.Values(k)) == 0 {
+			r.Header[k] = vs
+		}
+	}
 }

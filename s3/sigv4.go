@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -429,6 +430,28 @@ func canonicalQuery(rawQuery, skip string) (string, error) {
 		b.WriteString(p.v)
 	}
 	return b.String(), nil
+}
+
+// checkAmzHeadersSigned refuses a request carrying an x-amz-* header that
+// the signature does not cover, as AWS does ("There were headers present in
+// the request which were not signed"). Otherwise anyone holding a signed
+// request or a presigned URL could add x-amz-bypass-governance-retention,
+// Object Lock headers or x-amz-copy-source to it. x-amz-content-sha256 is
+// tolerated unsigned, as by AWS.
+func checkAmzHeadersSigned(r *http.Request, signed []string) error {
+	var missing []string
+	for name := range r.Header {
+		l := strings.ToLower(name)
+		if !strings.HasPrefix(l, "x-amz-") || l == "x-amz-content-sha256" || slices.Contains(signed, l) {
+			continue
+		}
+		missing = append(missing, l)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return ErrHeadersNotSigned.WithMessage("There were headers present in the request which were not signed: %s", trimForMessage(strings.Join(missing, ", ")))
 }
 
 // verifySignature checks sig against every canonical URI candidate of r,
