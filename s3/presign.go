@@ -106,7 +106,9 @@ func (a *Authenticator) authenticatePresigned(r *http.Request, q url.Values) (*P
 	if err := checkAmzHeadersSigned(r, p.fields.signedHeaders); err != nil {
 		return nil, nil, err
 	}
-	hoistQueryHeaders(r, q)
+	if err := hoistQueryHeaders(r, q); err != nil {
+		return nil, nil, err
+	}
 	return a.finish(r, acct, p.fields, key, p.amzDate, mode, wantSHA)
 }
 
@@ -121,15 +123,26 @@ var presignAuthParams = map[string]bool{
 // the x-amz-* headers they need not sign as headers (x-amz-bypass-
 // governance-retention among them), and the signature covers the whole
 // query. A header of the same name sent beside it was signed (an unsigned
-// one was refused), and it wins.
-func hoistQueryHeaders(r *http.Request, q url.Values) {
+// one was refused), and it wins. A parameter that could not have been
+// sent as a header (a name that is not a token, a control character in a
+// value) is refused: the query must not carry what a header cannot.
+func hoistQueryHeaders(r *http.Request, q url.Values) error {
 	for name, vs := range q {
 		l := strings.ToLower(name)
 		if !strings.HasPrefix(l, "x-amz-") || presignAuthParams[l] {
 			continue
 		}
+		if !validMetaName(l) {
+			return ErrInvalidArgument.WithMessage("The query parameter %q cannot be a request header.", trimForMessage(name))
+		}
+		for _, v := range vs {
+			if !validMetaValue(v) {
+				return ErrInvalidArgument.WithMessage("The query parameter %q has a value a request header cannot have.", trimForMessage(name))
+			}
+		}
 		if k := http.CanonicalHeaderKey(l); len(r.Header.Values(k)) == 0 {
 			r.Header[k] = vs
 		}
 	}
+	return nil
 }
