@@ -30,7 +30,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -46,6 +45,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/wormfs/wormfs/meta"
+	"github.com/wormfs/wormfs/meta/metatest"
 	wormfs3 "github.com/wormfs/wormfs/s3"
 )
 
@@ -414,84 +414,12 @@ func bucketDigest(t *testing.T, st *meta.Store, bucket string) string {
 	return strings.Join(out, "\n")
 }
 
-// storeDigest lists every bucket (with its settings), every version and
-// delete marker (id, size, ETag, lock, tags, metadata), every multipart
-// upload in progress, the chunk accounting and the audit log length.
-func storeDigest(t *testing.T, st *meta.Store) string {
-	t.Helper()
-	var b strings.Builder
-	buckets, err := st.ListBuckets()
-	if err != nil {
-		t.Fatalf("ListBuckets: %v", err)
-	}
-	for _, bk := range buckets {
-		fmt.Fprintf(&b, "bucket %s versioning=%q lock=%v rule=%+v\n", bk.Name, bk.Versioning, bk.ObjectLock, bk.Rule)
-		o := meta.VersionListOptions{Max: 1000}
-		for {
-			res, err := st.ListVersions(bk.Name, o)
-			if err != nil {
-				t.Fatalf("ListVersions %s: %v", bk.Name, err)
-			}
-			for i, v := range res.Versions {
-				fmt.Fprintf(&b, "  %q id=%s latest=%v dm=%v size=%d etag=%s ret=%s/%s hold=%v tags=%v meta=%v\n",
-					v.Key, v.ID, res.IsLatest[i], v.DeleteMarker, v.Size, v.ETag, v.RetMode,
-					v.RetUntil.UTC().Format(time.RFC3339Nano), v.LegalHold, sortedMap(v.Tags), sortedMap(v.UserMeta))
-			}
-			if !res.Truncated {
-				break
-			}
-			o.KeyMarker, o.VersionIDMarker = res.NextKeyMarker, res.NextVersionIDMarker
-		}
-		ups, _, err := st.ListUploads(bk.Name, "", "", "", 1000)
-		if err != nil {
-			t.Fatalf("ListUploads %s: %v", bk.Name, err)
-		}
-		for _, u := range ups {
-			fmt.Fprintf(&b, "  upload %s %q\n", u.ID, u.Key)
-		}
-	}
-	stats, err := st.Stats()
-	if err != nil {
-		t.Fatalf("Stats: %v", err)
-	}
-	fmt.Fprintf(&b, "chunks=%d bytes=%d refs=%d staged=%d/%d\n", stats.Chunks, stats.StoredBytes, stats.References, stats.StagedChunks, stats.StagedBytes)
-	n := 0
-	if err := st.Audit(0, func(meta.AuditRecord) error { n++; return nil }); err != nil {
-		t.Fatalf("Audit: %v", err)
-	}
-	fmt.Fprintf(&b, "audit=%d\n", n)
-	return b.String()
-}
+// storeDigest and assertUnchanged: "the store is unchanged" (metatest).
+func storeDigest(t *testing.T, st *meta.Store) string { t.Helper(); return metatest.Digest(t, st) }
 
-func sortedMap(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s=%s;", k, m[k])
-	}
-	return b.String()
-}
-
-// assertUnchanged fails unless the store digest equals before. Staged data
-// of a refused upload may take a moment to be discarded, so it waits up to
-// 10 s for the digests to agree.
 func assertUnchanged(t *testing.T, st *meta.Store, before string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		after := storeDigest(t, st)
-		if after == before {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("store changed by a refused request:\nbefore:\n%s\nafter:\n%s", before, after)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	metatest.Unchanged(t, st, before)
 }
 
 // ---- raw signed requests (what the SDK will not send) ----

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -28,87 +27,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/wormfs/wormfs/meta"
+	"github.com/wormfs/wormfs/meta/metatest"
 )
 
-// covDigest lists every bucket with its settings, every version and delete
-// marker (id, size, ETag, lock, tags, metadata), every multipart upload in
-// progress, the chunk accounting and the length of the audit log: what
-// "the store is unchanged" means.
-func covDigest(t *testing.T, st *meta.Store) string {
-	t.Helper()
-	var b strings.Builder
-	buckets, err := st.ListBuckets()
-	if err != nil {
-		t.Fatalf("ListBuckets: %v", err)
-	}
-	for _, bk := range buckets {
-		fmt.Fprintf(&b, "bucket %s versioning=%q lock=%v rule=%+v\n", bk.Name, bk.Versioning, bk.ObjectLock, bk.Rule)
-		o := meta.VersionListOptions{Max: 1000}
-		for {
-			res, err := st.ListVersions(bk.Name, o)
-			if err != nil {
-				t.Fatalf("ListVersions %s: %v", bk.Name, err)
-			}
-			for i, v := range res.Versions {
-				fmt.Fprintf(&b, "  %q id=%s latest=%v dm=%v size=%d etag=%s ret=%s/%s hold=%v/%v tags=%v meta=%v\n",
-					v.Key, v.ID, res.IsLatest[i], v.DeleteMarker, v.Size, v.ETag, v.RetMode,
-					v.RetUntil.UTC().Format(time.RFC3339Nano), v.HoldSet, v.LegalHold, covMap(v.Tags), covMap(v.UserMeta))
-			}
-			if !res.Truncated {
-				break
-			}
-			o.KeyMarker, o.VersionIDMarker = res.NextKeyMarker, res.NextVersionIDMarker
-		}
-		ups, _, err := st.ListUploads(bk.Name, "", "", "", 1000)
-		if err != nil {
-			t.Fatalf("ListUploads %s: %v", bk.Name, err)
-		}
-		for _, u := range ups {
-			fmt.Fprintf(&b, "  upload %s %q\n", u.ID, u.Key)
-		}
-	}
-	stats, err := st.Stats()
-	if err != nil {
-		t.Fatalf("Stats: %v", err)
-	}
-	fmt.Fprintf(&b, "chunks=%d bytes=%d refs=%d staged=%d/%d\n", stats.Chunks, stats.StoredBytes, stats.References, stats.StagedChunks, stats.StagedBytes)
-	n := 0
-	if err := st.Audit(0, func(meta.AuditRecord) error { n++; return nil }); err != nil {
-		t.Fatalf("Audit: %v", err)
-	}
-	fmt.Fprintf(&b, "audit=%d\n", n)
-	return b.String()
-}
+// covDigest and covUnchanged: "the store is unchanged" (metatest).
+func covDigest(t *testing.T, st *meta.Store) string { t.Helper(); return metatest.Digest(t, st) }
 
-func covMap(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s=%s;", k, m[k])
-	}
-	return b.String()
-}
-
-// covUnchanged fails unless the store digest equals before. Data staged
-// by a refused upload may take a moment to be discarded (the handler's
-// deferred abort runs after the answer), so it waits up to 10 s.
 func covUnchanged(t *testing.T, st *meta.Store, before string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		after := covDigest(t, st)
-		if after == before {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("store changed by a refused request:\nbefore:\n%s\nafter:\n%s", before, after)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	metatest.Unchanged(t, st, before)
 }
 
 // refusedSDK runs f, which must fail with (status, code), and checks the
