@@ -63,6 +63,22 @@ func checkUserValue(data []byte) syscall.Errno {
 	return 0
 }
 
+// checkUserMetaTotal checks that user metadata m with k set to val stays
+// within S3's cap of 2 KiB in all, names and values counted as the S3
+// listener counts them (no PUT could make more).
+func checkUserMetaTotal(m map[string]string, k, val string) syscall.Errno {
+	size := len(k) + len(val)
+	for mk, mv := range m {
+		if mk != k {
+			size += len(mk) + len(mv)
+		}
+	}
+	if size > maxUserMetaValue {
+		return syscall.E2BIG
+	}
+	return 0
+}
+
 // userKey maps a user.* attribute name to its user-metadata key; names that
 // cannot be S3 metadata are not supported.
 func userKey(name string) (string, syscall.Errno) {
@@ -249,12 +265,16 @@ func (n *fileNode) Setxattr(ctx context.Context, attr string, data []byte, flags
 		if errno := checkUserValue(data); errno != 0 {
 			return errno
 		}
-		_, exists := n.userMeta()[k]
+		m := n.userMeta()
+		_, exists := m[k]
 		if flags&xattrCreate != 0 && exists {
 			return syscall.EEXIST
 		}
 		if flags&xattrReplace != 0 && !exists {
 			return syscall.ENODATA
+		}
+		if errno := checkUserMetaTotal(m, k, string(data)); errno != 0 {
+			return errno
 		}
 		return n.changeMeta(k, string(data), true)
 	}
@@ -444,6 +464,9 @@ func (n *dirNode) Setxattr(ctx context.Context, attr string, data []byte, flags 
 		if flags&xattrReplace != 0 && !exists {
 			return syscall.ENODATA
 		}
+		if errno := checkUserMetaTotal(v.UserMeta, k, string(data)); errno != 0 {
+			return errno
+		}
 		_, err = n.fsys.store.UpdateAttrs(bucket, prefix, v.ID, meta.AttrUpdate{SetMeta: map[string]string{k: string(data)}})
 		return toErrno(err)
 	case kind == xattr.KindUser:
@@ -459,6 +482,16 @@ func (n *dirNode) setRule(bucket string, rule lockctl.DefaultRule, c caller) sys
 	}
 	if !b.ObjectLock {
 		return syscall.EINVAL // never turn Object Lock on as a side effect
+	}
+	// Who may set locks (README): root, a bypass-capable principal, or the
+	// owner of the bucket directory; write access to the bucket is not
+	// enough.
+	rec, err := n.fsys.bucketAttrs(bucket)
+	if err != nil {
+		return toErrno(err)
+	}
+	if c.uid != 0 && c.uid != rec.UID && !n.fsys.mayBypass(c) {
+		return syscall.EPERM
 	}
 	return toErrno(n.fsys.store.SetLockConfig(bucket, rule, n.fsys.actor(c, false)))
 }
