@@ -160,7 +160,9 @@ func (s *Store) ListBuckets() ([]*Bucket, error) {
 // DeleteBucket removes an empty bucket: one that holds no version, no
 // delete marker and no multipart upload in progress.
 func (s *Store) DeleteBucket(name string, actor Actor) error {
-	return s.update(func(txn *badger.Txn) error {
+	// Exclusive: the emptiness check is a scan, which conflict detection
+	// does not protect against concurrent inserts (see bucketGate).
+	return s.updateExclusive(func(txn *badger.Txn) error {
 		b, err := getBucket(txn, name)
 		if err != nil {
 			return err

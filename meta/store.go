@@ -119,6 +119,14 @@ type Store struct {
 	// write-locks it so that the value-log maps it reads in
 	// /proc/self/maps stay where they are while it unmaps their pages.
 	vlogGate sync.RWMutex
+	// bucketGate is read-locked around every commit (commit) and
+	// write-locked by DeleteBucket from before its snapshot to after its
+	// commit. DeleteBucket decides "empty" by scanning the bucket's
+	// versions and the uploads, and Badger's conflict detection does not
+	// see a key inserted into a scanned range: without the gate a version
+	// (or upload) committed during that transaction was left behind in a
+	// bucket that no longer exists.
+	bucketGate sync.RWMutex
 	// gcMu serializes value-log GC with trimMaps, and gcFloor is the
 	// newest value-log file after the last GC pass: a file GC rewrote is
 	// older, and Badger may unmap it at any iterator's Close.
@@ -478,6 +486,17 @@ func newestVlog(dir string) uint64 {
 // commit is Badger's DB.Update with the commit made under vlogGate (the
 // function runs outside it, so it may itself commit).
 func (s *Store) commit(fn func(txn *badger.Txn) error) error {
+	return s.commitGated(fn, false)
+}
+
+// commitGated is commit; exclusive holds bucketGate for writing around the
+// whole transaction, so no other commit interleaves with it (fn must then
+// not commit itself), otherwise it is held for reading around the commit.
+func (s *Store) commitGated(fn func(txn *badger.Txn) error, exclusive bool) error {
+	if exclusive {
+		s.bucketGate.Lock()
+		defer s.bucketGate.Unlock()
+	}
 	if s.db.IsClosed() {
 		return badger.ErrDBClosed
 	}
@@ -485,6 +504,10 @@ func (s *Store) commit(fn func(txn *badger.Txn) error) error {
 	defer txn.Discard()
 	if err := fn(txn); err != nil {
 		return err
+	}
+	if !exclusive {
+		s.bucketGate.RLock()
+		defer s.bucketGate.RUnlock()
 	}
 	s.vlogGate.RLock()
 	defer s.vlogGate.RUnlock()
@@ -496,11 +519,21 @@ const maxRetries = 64
 // update runs fn in a read-write transaction, retrying a bounded number of
 // times when Badger reports a conflict.
 func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	return s.updateGated(fn, false)
+}
+
+// updateExclusive is update with no other commit interleaving with fn's
+// transaction (see bucketGate).
+func (s *Store) updateExclusive(fn func(txn *badger.Txn) error) error {
+	return s.updateGated(fn, true)
+}
+
+func (s *Store) updateGated(fn func(txn *badger.Txn) error, exclusive bool) error {
 	if err := s.checkFloor(); err != nil {
 		return err
 	}
 	for i := 0; i < maxRetries; i++ {
-		err := s.commit(fn)
+		err := s.commitGated(fn, exclusive)
 		if errors.Is(err, badger.ErrConflict) {
 			time.Sleep(time.Duration(i+1) * 100 * time.Microsecond)
 			continue
