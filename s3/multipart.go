@@ -8,13 +8,39 @@ import (
 	"fmt"
 	"hash"
 	"hash/crc32"
+	"hash/fnv"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wormfs/wormfs/meta"
 )
+
+// uploadGates are read-locked, by upload id, around the commit of a part
+// (UploadPart, UploadPartCopy) and write-locked around CompleteMultipartUpload
+// and AbortMultipartUpload. The store completes or aborts an upload by
+// scanning its parts, and Badger's conflict detection does not see a part
+// inserted into that range meanwhile: such a part outlived its upload, with
+// references on its chunks that nothing would ever free. Parts of one upload
+// still commit in parallel. Only this listener uses uploads, so the gates
+// cover every writer of them.
+type uploadGates [256]sync.RWMutex
+
+func (g *uploadGates) of(uploadID string) *sync.RWMutex {
+	h := fnv.New32a()
+	h.Write([]byte(uploadID))
+	return &g[h.Sum32()%uint32(len(g))]
+}
+
+// shared runs fn with the gate of uploadID read-locked (a part commit).
+func (g *uploadGates) shared(uploadID string, fn func() error) error {
+	m := g.of(uploadID)
+	m.RLock()
+	defer m.RUnlock()
+	return fn()
+}
 
 // checksumAlgorithms are the values of x-amz-checksum-algorithm.
 var checksumAlgorithms = map[string]bool{"CRC32": true, "CRC32C": true, "CRC64NVME": true, "SHA1": true, "SHA256": true}
@@ -102,7 +128,11 @@ func (q *request) uploadPart() error {
 		return err
 	}
 	sums := s3Checksums(q.body.Checksums())
-	p, err := w.CommitPart(u.ID, n, sums)
+	var p *meta.Part
+	err = q.s.uploads.shared(u.ID, func() (err error) {
+		p, err = w.CommitPart(u.ID, n, sums)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -161,7 +191,11 @@ func (q *request) uploadPartCopy() error {
 	if size > maxObjectSize {
 		return ErrEntityTooLarge
 	}
-	p, err := q.s.store.CopyPart(u.ID, n, src, off, size)
+	var p *meta.Part
+	err = q.s.uploads.shared(u.ID, func() (err error) {
+		p, err = q.s.store.CopyPart(u.ID, n, src, off, size)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -257,11 +291,30 @@ func (q *request) completeMultipartUpload() error {
 	if err := q.checkWriteConditions(); err != nil {
 		return err
 	}
+	composite, v, err := q.completeLocked(u, parts)
+	if err != nil {
+		return err
+	}
+	q.versionHeader(b, v)
+	res := completeMultipartUploadResult{Location: q.location(), Bucket: q.bucket, Key: q.key, ETag: quoteETag(v.ETag)}
+	if composite != "" {
+		res.checksumsXML = newChecksumsXML(map[string]string{u.ChecksumAlg: composite})
+		res.ChecksumType = "COMPOSITE"
+	}
+	return q.writeXML(http.StatusOK, res)
+}
+
+// completeLocked completes upload u under its gate and returns the
+// COMPOSITE checksum of the named parts ("" if none) and the new version.
+func (q *request) completeLocked(u *meta.Upload, parts []meta.CompletePart) (string, *meta.Version, error) {
+	gate := q.s.uploads.of(u.ID)
+	gate.Lock()
+	defer gate.Unlock()
 	composite := ""
 	if u.ChecksumAlg != "" {
 		stored, _, err := q.s.store.ListParts(u.ID, 0, meta.MaxPartNumber)
 		if err != nil {
-			return err
+			return "", nil, err
 		}
 		byNum := map[int]*meta.Part{}
 		for _, p := range stored {
@@ -278,16 +331,7 @@ func (q *request) completeMultipartUpload() error {
 		}
 	}
 	v, err := q.s.store.CompleteUpload(u.ID, parts, true, q.actor(false))
-	if err != nil {
-		return err
-	}
-	q.versionHeader(b, v)
-	res := completeMultipartUploadResult{Location: q.location(), Bucket: q.bucket, Key: q.key, ETag: quoteETag(v.ETag)}
-	if composite != "" {
-		res.checksumsXML = newChecksumsXML(map[string]string{u.ChecksumAlg: composite})
-		res.ChecksumType = "COMPOSITE"
-	}
-	return q.writeXML(http.StatusOK, res)
+	return composite, v, err
 }
 
 // location is the URL of the request's object, for
@@ -309,7 +353,7 @@ func (q *request) abortMultipartUpload() error {
 	if err != nil {
 		return err
 	}
-	if err := q.s.store.AbortUpload(u.ID); err != nil {
+	if err := q.abortLocked(u.ID); err != nil {
 		return err
 	}
 	return q.noContent()
@@ -394,4 +438,12 @@ func (q *request) listMultipartUploads() error {
 		}
 	}
 	return q.writeXML(http.StatusOK, res)
+}
+
+// abortLocked aborts an upload under its gate.
+func (q *request) abortLocked(uploadID string) error {
+	gate := q.s.uploads.of(uploadID)
+	gate.Lock()
+	defer gate.Unlock()
+	return q.s.store.AbortUpload(uploadID)
 }

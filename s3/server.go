@@ -35,6 +35,10 @@ type Server struct {
 	// Authenticator's method in production; unit tests of the handlers
 	// may replace it.
 	authenticate func(r *http.Request) (*Principal, *Body, error)
+
+	// uploads serializes, per upload, the commit of a part with the
+	// completion or abort of its upload (see uploadGates).
+	uploads uploadGates
 }
 
 // New builds the listener over store.
