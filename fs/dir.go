@@ -259,7 +259,7 @@ func (n *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		}
 		out := make([]fuse.DirEntry, 0, len(bs))
 		for _, b := range bs {
-			out = append(out, fuse.DirEntry{Name: b.Name, Mode: syscall.S_IFDIR, Ino: ino(kindBucket, b.Name, "")})
+			out = append(out, fuse.DirEntry{Name: b.Name, Mode: syscall.S_IFDIR, Ino: n.fsys.inoOf(kindBucket, b.Name, "")})
 		}
 		return gofs.NewListDirStream(out), 0
 	}
@@ -275,7 +275,7 @@ func (n *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 			if name == "" || name == "." || name == ".." || n.reserved(name) {
 				continue
 			}
-			entries[name] = fuse.DirEntry{Name: name, Mode: syscall.S_IFDIR, Ino: ino(kindDir, bucket, p)}
+			entries[name] = fuse.DirEntry{Name: name, Mode: syscall.S_IFDIR, Ino: n.fsys.inoOf(kindDir, bucket, p)}
 		}
 		for _, v := range res.Objects {
 			name := v.Key[len(prefix):]
@@ -289,7 +289,7 @@ func (n *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 			if v.Link {
 				mode = syscall.S_IFLNK
 			}
-			entries[name] = fuse.DirEntry{Name: name, Mode: mode, Ino: ino(kindFile, bucket, v.Key)}
+			entries[name] = fuse.DirEntry{Name: name, Mode: mode, Ino: n.fsys.inoOf(kindFile, bucket, v.Key)}
 		}
 		if !res.Truncated {
 			break
@@ -302,7 +302,7 @@ func (n *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 			continue
 		}
 		if _, ok := entries[name]; !ok {
-			entries[name] = fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: ino(kindFile, bucket, key)}
+			entries[name] = fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: n.fsys.inoOf(kindFile, bucket, key)}
 		}
 	}
 	out := make([]fuse.DirEntry, 0, len(entries))

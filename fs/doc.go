@@ -85,8 +85,11 @@
 //
 // An inode number is a hash of the node's kind, bucket and key: the same on
 // every lookup and every mount. A node that was unlinked or renamed away
-// keeps serving its open handles; its name gets a new generation so that a
-// new file under the old name is a new node.
+// keeps serving its open handles (and a renamed one its inode number); its
+// old name gets a new generation, and with it a new inode number (the hash
+// salted with the generation), so that a new file under the old name is a
+// new node that tar, cp -a and rsync -H do not take for a hard link of the
+// renamed one. Names never retired in this mount keep the plain hash.
 //
 // # Coherence
 //

@@ -91,9 +91,25 @@ func TestIno(t *testing.T) {
 	if id.Ino != a || id.Gen != 1 {
 		t.Fatalf("ident = %+v", id)
 	}
+	// A retired name's next node has generation 2 and another inode
+	// number (the retired node may live on under a new name); retiring
+	// that one gives generation 3 and a third number. Directory entries
+	// show the current number.
 	f.retire(id)
-	if next := f.ident(kindFile, syscall.S_IFREG, "b", "x"); next.Ino != a || next.Gen != 2 {
-		t.Fatalf("after retire: %+v, want the same inode with generation 2", next)
+	next := f.ident(kindFile, syscall.S_IFREG, "b", "x")
+	if next.Ino == a || next.Ino <= 1 || next.Gen != 2 {
+		t.Fatalf("after retire: %+v, want generation 2 with an inode number other than %d", next, a)
+	}
+	if got := f.inoOf(kindFile, "b", "x"); got != next.Ino {
+		t.Fatalf("inoOf = %d, ident = %d", got, next.Ino)
+	}
+	f.retire(next)
+	third := f.ident(kindFile, syscall.S_IFREG, "b", "x")
+	if third.Gen != 3 || third.Ino == a || third.Ino == next.Ino {
+		t.Fatalf("after a second retire: %+v (generation 1 %d, 2 %d)", third, a, next.Ino)
+	}
+	if other := f.ident(kindFile, syscall.S_IFREG, "b", "y"); other.Gen != 1 || other.Ino != ino(kindFile, "b", "y") {
+		t.Fatalf("an untouched name: %+v", other)
 	}
 }
 

@@ -32,10 +32,14 @@ type wormFS struct {
 	started time.Time // the time shown for directories that have no marker
 
 	mu sync.Mutex
-	// gens holds the generation of an inode number whose previous node was
-	// unlinked or renamed away, so that a new file at the old name gets a
-	// fresh node instead of the orphan. Absent means generation 1.
+	// gens holds the generation of a name (by its generation-1 inode
+	// number, ino) whose previous node was unlinked or renamed away, so
+	// that a new file at the old name gets a fresh node instead of the
+	// orphan. Absent means generation 1.
 	gens map[uint64]uint64
+	// base maps the inode number of a later generation (inoFor) back to
+	// the name's generation-1 number, the key of gens.
+	base map[uint64]uint64
 	// pending holds the files created through the mount that have no
 	// version yet (shown as empty until their last handle closes), by
 	// pendingKey(bucket, key).
@@ -47,7 +51,7 @@ func newWormFS(store *meta.Store, o Options) *wormFS {
 	if t <= 0 {
 		t = time.Second
 	}
-	return &wormFS{store: store, opts: o, timeout: t, started: time.Now(), gens: map[uint64]uint64{}, pending: map[string]*fileNode{}}
+	return &wormFS{store: store, opts: o, timeout: t, started: time.Now(), gens: map[uint64]uint64{}, base: map[uint64]uint64{}, pending: map[string]*fileNode{}}
 }
 
 func pendingKey(bucket, key string) string { return bucket + "\x00" + key }
@@ -75,25 +79,57 @@ func ino(kind byte, bucket, key string) uint64 {
 	return n
 }
 
+// inoFor is the inode number of generation g of a name. Generation 1 (a
+// name never unlinked or renamed away in this mount) is ino, the same on
+// every mount; a later one is ino of the key salted with g (keys hold no
+// NUL). A node renamed away keeps its number, so without the salt it and
+// the new file at its old name would show one st_ino, which tar, cp -a
+// and rsync -H take for a hard link.
+func inoFor(kind byte, bucket, key string, g uint64) uint64 {
+	if g <= 1 {
+		return ino(kind, bucket, key)
+	}
+	return ino(kind, bucket, key+"\x00"+strconv.FormatUint(g, 10))
+}
+
 // ident returns the StableAttr of a node for (kind, bucket, key).
 func (f *wormFS) ident(kind byte, mode uint32, bucket, key string) gofs.StableAttr {
-	n := ino(kind, bucket, key)
+	b := ino(kind, bucket, key)
 	f.mu.Lock()
-	g, ok := f.gens[n]
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	g, ok := f.gens[b]
 	if !ok {
 		g = 1
+	}
+	n := inoFor(kind, bucket, key, g)
+	if g > 1 {
+		f.base[n] = b
 	}
 	return gofs.StableAttr{Mode: mode, Ino: n, Gen: g}
 }
 
+// inoOf is the inode number a lookup of (kind, bucket, key) gives now,
+// for directory entries.
+func (f *wormFS) inoOf(kind byte, bucket, key string) uint64 {
+	b := ino(kind, bucket, key)
+	f.mu.Lock()
+	g := f.gens[b]
+	f.mu.Unlock()
+	return inoFor(kind, bucket, key, g)
+}
+
 // retire gives the name of a node that was unlinked or renamed away a new
-// generation: the next lookup of the name makes a new node.
+// generation: the next lookup of the name makes a new node, with a new
+// inode number.
 func (f *wormFS) retire(id gofs.StableAttr) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.gens[id.Ino] <= id.Gen {
-		f.gens[id.Ino] = id.Gen + 1
+	b := id.Ino
+	if n, ok := f.base[id.Ino]; ok {
+		b = n
+	}
+	if f.gens[b] <= id.Gen {
+		f.gens[b] = id.Gen + 1
 	}
 }
 
