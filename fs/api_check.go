@@ -24,8 +24,10 @@ var (
 	_ = (gofs.NodeSetxattrer)((*dirNode)(nil))
 	_ = (gofs.NodeRemovexattrer)((*dirNode)(nil))
 	_ = (gofs.NodeListxattrer)((*dirNode)(nil))
+	_ = (gofs.NodeOnForgetter)((*dirNode)(nil))
 
 	_ = (gofs.NodeGetattrer)((*fileNode)(nil))
+	_ = (gofs.NodeOnForgetter)((*fileNode)(nil))
 	_ = (gofs.NodeSetattrer)((*fileNode)(nil))
 	_ = (gofs.NodeOpener)((*fileNode)(nil))
 	_ = (gofs.NodeReader)((*fileNode)(nil))

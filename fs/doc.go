@@ -89,7 +89,11 @@
 // old name gets a new generation, and with it a new inode number (the hash
 // salted with the generation), so that a new file under the old name is a
 // new node that tar, cp -a and rsync -H do not take for a hard link of the
-// renamed one. Names never retired in this mount keep the plain hash.
+// renamed one. Names never retired in this mount keep the plain hash. go-fuse
+// gives the live node of a number to whoever asks for the number, so a
+// number is owned by its name while its node lives, and a name whose hash
+// collides with a live node of another name (by chance, or made to) gets
+// the hash salted instead of the other file's node.
 //
 // # Coherence
 //

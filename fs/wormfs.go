@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"hash/maphash"
 	"os"
 	"strconv"
 	"strings"
@@ -37,9 +38,19 @@ type wormFS struct {
 	// that a new file at the old name gets a fresh node instead of the
 	// orphan. Absent means generation 1.
 	gens map[uint64]uint64
-	// base maps the inode number of a later generation (inoFor) back to
-	// the name's generation-1 number, the key of gens.
+	// base maps an inode number other than a name's generation-1 number
+	// (a later generation, or a salted one) back to it, the key of gens.
 	base map[uint64]uint64
+	// owner tags each inode number with the name it was given to (tag: a
+	// maphash seeded per mount, so no name can be made to collide with
+	// another's tag), while its node lives. go-fuse hands the live node
+	// of a number to whoever asks for that number, so a second name whose
+	// hash gives a number already owned (a collision, by chance or by a
+	// name crafted for it) must not get it: it gets the hash salted
+	// instead, or it would read, write and publish as the other file.
+	// OnForget gives the number back.
+	owner map[uint64]uint64
+	seed  maphash.Seed
 	// pending holds the files created through the mount that have no
 	// version yet (shown as empty until their last handle closes), by
 	// pendingKey(bucket, key).
@@ -51,7 +62,7 @@ func newWormFS(store *meta.Store, o Options) *wormFS {
 	if t <= 0 {
 		t = time.Second
 	}
-	return &wormFS{store: store, opts: o, timeout: t, started: time.Now(), gens: map[uint64]uint64{}, base: map[uint64]uint64{}, pending: map[string]*fileNode{}}
+	return &wormFS{store: store, opts: o, timeout: t, started: time.Now(), gens: map[uint64]uint64{}, base: map[uint64]uint64{}, owner: map[uint64]uint64{}, seed: maphash.MakeSeed(), pending: map[string]*fileNode{}}
 }
 
 func pendingKey(bucket, key string) string { return bucket + "\x00" + key }
@@ -65,8 +76,10 @@ const (
 
 // ino is the stable inode number of a name: a hash of its kind, bucket and
 // key, the same on every lookup and every mount. 0 and 1 (the root) are
-// never returned.
-func ino(kind byte, bucket, key string) uint64 {
+// never returned. (A variable so that a test can make two names collide.)
+var ino = fnvIno
+
+func fnvIno(kind byte, bucket, key string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte{kind})
 	h.Write([]byte(bucket))
@@ -92,7 +105,32 @@ func inoFor(kind byte, bucket, key string, g uint64) uint64 {
 	return ino(kind, bucket, key+"\x00"+strconv.FormatUint(g, 10))
 }
 
-// ident returns the StableAttr of a node for (kind, bucket, key).
+// tag is the owner tag of (kind, bucket, key).
+func (f *wormFS) tag(kind byte, bucket, key string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(f.seed)
+	h.WriteByte(kind)
+	h.WriteString(bucket)
+	h.WriteByte(0)
+	h.WriteString(key)
+	return h.Sum64()
+}
+
+// numberLocked is the inode number of (kind, bucket, key) in generation g:
+// inoFor, salted further while another name owns it.
+func (f *wormFS) numberLocked(kind byte, bucket, key string, g uint64) (n, tag uint64) {
+	tag = f.tag(kind, bucket, key)
+	n = inoFor(kind, bucket, key, g)
+	for salt := 1; ; salt++ {
+		if t, ok := f.owner[n]; !ok || t == tag {
+			return n, tag
+		}
+		n = ino(kind, bucket, key+"\x00"+strconv.FormatUint(g, 10)+"\x00"+strconv.Itoa(salt))
+	}
+}
+
+// ident returns the StableAttr of a node for (kind, bucket, key), and
+// makes its number the name's (see owner).
 func (f *wormFS) ident(kind byte, mode uint32, bucket, key string) gofs.StableAttr {
 	b := ino(kind, bucket, key)
 	f.mu.Lock()
@@ -101,8 +139,9 @@ func (f *wormFS) ident(kind byte, mode uint32, bucket, key string) gofs.StableAt
 	if !ok {
 		g = 1
 	}
-	n := inoFor(kind, bucket, key, g)
-	if g > 1 {
+	n, tag := f.numberLocked(kind, bucket, key, g)
+	f.owner[n] = tag
+	if n != b {
 		f.base[n] = b
 	}
 	return gofs.StableAttr{Mode: mode, Ino: n, Gen: g}
@@ -113,9 +152,21 @@ func (f *wormFS) ident(kind byte, mode uint32, bucket, key string) gofs.StableAt
 func (f *wormFS) inoOf(kind byte, bucket, key string) uint64 {
 	b := ino(kind, bucket, key)
 	f.mu.Lock()
-	g := f.gens[b]
+	defer f.mu.Unlock()
+	g, ok := f.gens[b]
+	if !ok {
+		g = 1
+	}
+	n, _ := f.numberLocked(kind, bucket, key, g)
+	return n
+}
+
+// release gives back the inode number of a node the kernel forgot.
+func (f *wormFS) release(n uint64) {
+	f.mu.Lock()
+	delete(f.owner, n)
+	delete(f.base, n)
 	f.mu.Unlock()
-	return inoFor(kind, bucket, key, g)
 }
 
 // retire gives the name of a node that was unlinked or renamed away a new
@@ -250,3 +301,9 @@ func setTimes(a *fuse.Attr, mtime, ctime time.Time) {
 
 // blockSize is the st_blksize reported: the largest write the kernel sends.
 const blockSize = 1 << 20
+
+// OnForget gives the node's inode number back (see wormFS.owner).
+func (n *fileNode) OnForget() { n.fsys.release(n.StableAttr().Ino) }
+
+// OnForget gives the node's inode number back (see wormFS.owner).
+func (n *dirNode) OnForget() { n.fsys.release(n.StableAttr().Ino) }
