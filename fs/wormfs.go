@@ -116,14 +116,20 @@ func (f *wormFS) tag(kind byte, bucket, key string) uint64 {
 	return h.Sum64()
 }
 
-// numberLocked is the inode number of (kind, bucket, key) in generation g:
-// inoFor, salted further while another name owns it.
-func (f *wormFS) numberLocked(kind byte, bucket, key string, g uint64) (n, tag uint64) {
+// numberLocked returns the name's generation-1 number b, its generation
+// g and its inode number n in that generation: inoFor, salted further
+// while another name owns it.
+func (f *wormFS) numberLocked(kind byte, bucket, key string) (b, g, n, tag uint64) {
+	b = ino(kind, bucket, key)
+	g, ok := f.gens[b]
+	if !ok {
+		g = 1
+	}
 	tag = f.tag(kind, bucket, key)
 	n = inoFor(kind, bucket, key, g)
 	for salt := 1; ; salt++ {
 		if t, ok := f.owner[n]; !ok || t == tag {
-			return n, tag
+			return b, g, n, tag
 		}
 		n = ino(kind, bucket, key+"\x00"+strconv.FormatUint(g, 10)+"\x00"+strconv.Itoa(salt))
 	}
@@ -132,14 +138,9 @@ func (f *wormFS) numberLocked(kind byte, bucket, key string, g uint64) (n, tag u
 // ident returns the StableAttr of a node for (kind, bucket, key), and
 // makes its number the name's (see owner).
 func (f *wormFS) ident(kind byte, mode uint32, bucket, key string) gofs.StableAttr {
-	b := ino(kind, bucket, key)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	g, ok := f.gens[b]
-	if !ok {
-		g = 1
-	}
-	n, tag := f.numberLocked(kind, bucket, key, g)
+	b, g, n, tag := f.numberLocked(kind, bucket, key)
 	f.owner[n] = tag
 	if n != b {
 		f.base[n] = b
@@ -150,14 +151,9 @@ func (f *wormFS) ident(kind byte, mode uint32, bucket, key string) gofs.StableAt
 // inoOf is the inode number a lookup of (kind, bucket, key) gives now,
 // for directory entries.
 func (f *wormFS) inoOf(kind byte, bucket, key string) uint64 {
-	b := ino(kind, bucket, key)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	g, ok := f.gens[b]
-	if !ok {
-		g = 1
-	}
-	n, _ := f.numberLocked(kind, bucket, key, g)
+	_, _, n, _ := f.numberLocked(kind, bucket, key)
 	return n
 }
 
