@@ -796,24 +796,7 @@ func TestSDKCoverageSecurity(t *testing.T) {
 		} {
 			t.Run(name, func(t *testing.T) { e.refusedSDK(t, 403, "AccessDenied", f) })
 		}
-		// DeleteObjects by a reader: AWS answers 200 with AccessDenied
-		// for every key; a refusal of the whole request is as good.
-		before := covDigest(t, e.store)
-		out, err := reader.DeleteObjects(ctx, &awss3.DeleteObjectsInput{Bucket: str("sec"), Delete: &types.Delete{
-			Objects: []types.ObjectIdentifier{{Key: str("obj")}, {Key: str("obj"), VersionId: str(vid)}}}})
-		if err == nil {
-			if len(out.Deleted) != 0 || len(out.Errors) != 2 {
-				t.Errorf("reader DeleteObjects: Deleted %+v Errors %+v", out.Deleted, out.Errors)
-			}
-			for _, er := range out.Errors {
-				if aws.ToString(er.Code) != "AccessDenied" {
-					t.Errorf("reader DeleteObjects error %+v, want AccessDenied", er)
-				}
-			}
-		} else {
-			wantCode(t, err, "AccessDenied", 403)
-		}
-		covUnchanged(t, e.store, before)
+		// A reader's DeleteObjects: integration TestS3Security.
 	})
 
 	// After all of it: the original versions are intact.
