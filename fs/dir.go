@@ -492,12 +492,32 @@ func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	}
 	c := callerOf(ctx)
 	p := n.fsys.getPending(bucket, key)
-	_, err := n.fsys.store.DeleteExisting(bucket, key, meta.PublishOptions{Actor: n.fsys.actor(c, false)})
-	if err != nil && !(errors.Is(err, meta.ErrNoSuchKey) && p != nil) {
+	fn := p
+	if fn == nil {
+		if ch := n.GetChild(name); ch != nil {
+			fn, _ = ch.Operations().(*fileNode)
+		}
+	}
+	del := func() error {
+		_, err := n.fsys.store.DeleteExisting(bucket, key, meta.PublishOptions{Actor: n.fsys.actor(c, false)})
+		if err != nil && !(errors.Is(err, meta.ErrNoSuchKey) && p != nil) {
+			return err
+		}
+		return nil
+	}
+	var err error
+	if fn != nil {
+		// The marker and the node's end are one step: a publish of the
+		// node that is due (an asynchronous RELEASE) lands before the
+		// marker, never after it.
+		_, err = fn.deleteKey(bucket, key, del)
+	} else {
+		err = del()
+	}
+	if err != nil {
 		return toErrno(err)
 	}
 	if p != nil {
-		p.unlink()
 		n.fsys.retire(p.StableAttr())
 	}
 	n.retireChild(name)

@@ -73,6 +73,7 @@ type private struct {
 	w       *meta.Writer // nil after a rename: restarted from the current version
 	wrote   bool         // data written since the last publish
 	pending bool         // an O_TRUNC or ftruncate not published yet
+	flushed bool         // a close (FLUSH) of the handle came after its last change
 	mtime   time.Time    // time of the last change
 	epoch   uint64       // the node's epoch at open
 }
@@ -204,6 +205,24 @@ func (n *fileNode) publishCreatedLocked(c caller) error {
 	return n.publishLocked(c, false, nil)
 }
 
+// publishTruncatesLocked publishes the private writers that hold an
+// O_TRUNC or ftruncate and no data and whose handle was closed: their empty
+// version is due at their RELEASE, which the kernel sends asynchronously,
+// after the close has returned. Before anything else is written to the
+// file, that version must be published, so that it is ordered before the
+// later change and does not replace it. (A private writer still open keeps
+// its content to itself until its close, as close-to-open says.)
+func (n *fileNode) publishTruncatesLocked(c caller) error {
+	for p := range n.privs {
+		if p.pending && !p.wrote && p.flushed && n.liveLocked(p) {
+			if err := n.publishLocked(c, false, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // ensurePrivLocked restarts a private writer that a rename dropped, from
 // the current version of the new key.
 func (n *fileNode) ensurePrivLocked(p *private) error {
@@ -221,15 +240,39 @@ func (n *fileNode) ensurePrivLocked(p *private) error {
 // unlink makes the node an orphan: nothing it holds is published.
 func (n *fileNode) unlink() {
 	n.mu.Lock()
+	n.unlinkLocked()
+	bucket, key := n.bucket, n.key
+	n.mu.Unlock()
+	n.fsys.dropPending(n, bucket, key)
+}
+
+func (n *fileNode) unlinkLocked() {
 	n.unlinked, n.pending, n.creating, n.wrote, n.show = true, false, false, false, nil
 	n.epoch++
 	if n.w != nil && n.writers == 0 {
 		n.w.Abort()
 		n.w = nil
 	}
-	bucket, key := n.bucket, n.key
+}
+
+// deleteKey writes the delete marker of the node's key (del) and makes the
+// node an orphan in one step under its lock, so that no publish of the
+// node (a RELEASE of a handle that created or truncated the file, a flush)
+// can land between the two and bring the file back after its delete.
+func (n *fileNode) deleteKey(bucket, key string, del func() error) (bool, error) {
+	n.mu.Lock()
+	if n.bucket != bucket || n.key != key {
+		n.mu.Unlock()
+		return false, del() // renamed meanwhile: not this name's node
+	}
+	if err := del(); err != nil {
+		n.mu.Unlock()
+		return true, err
+	}
+	n.unlinkLocked()
 	n.mu.Unlock()
 	n.fsys.dropPending(n, bucket, key)
+	return true, nil
 }
 
 // moveTo gives the node the key it was renamed to. The caller has
@@ -491,6 +534,14 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 	h := &handle{n: n, append: flags&syscall.O_APPEND != 0}
 	trunc := flags&syscall.O_TRUNC != 0
 	h.write = create || flags&syscall.O_ACCMODE != syscall.O_RDONLY || trunc
+	if h.write {
+		// A truncate whose handle was closed but not yet released (RELEASE
+		// is asynchronous) happened before this open: publish it now, or
+		// its empty version would land after what this handle writes.
+		if err := n.publishTruncatesLocked(c); err != nil {
+			return nil, toErrno(err)
+		}
+	}
 	if trunc {
 		w, err := n.fsys.store.NewWriter(n.bucket, n.key, nil)
 		if err != nil {
@@ -694,6 +745,7 @@ func (n *fileNode) Flush(ctx context.Context, f gofs.FileHandle) syscall.Errno {
 		if p.wrote && n.liveLocked(p) {
 			return toErrno(n.publishLocked(callerOf(ctx), false, p))
 		}
+		p.flushed = true
 		return 0
 	}
 	if n.wrote && !n.unlinked {
@@ -854,7 +906,7 @@ func (n *fileNode) truncate(c caller, h *handle, size int64) syscall.Errno {
 		if err := p.w.Truncate(size); err != nil {
 			return toErrno(err)
 		}
-		p.pending, p.mtime = true, time.Now()
+		p.pending, p.flushed, p.mtime = true, false, time.Now()
 		n.show, n.keepSeq, n.over.mtime = p, 0, nil
 		return 0
 	}
