@@ -113,6 +113,19 @@ func relConcurrentOneKey(t *testing.T, mountWriters, s3Writers, readersPerView i
 		return 1 + r.Intn(256<<10)
 	}
 
+	// The readers must overlap the writers whatever the machine's speed:
+	// after its first write, every writer waits (bounded) until both views
+	// have served a read, so reads happen while writes are still to come.
+	// (Without this a fast machine finished the S3 writers before a reader
+	// had read anything, and the test failed for being fast.)
+	var mountReads, s3Reads, badMountReads, badS3Reads atomic.Int64
+	overlapped := make(chan struct{})
+	var overlapOnce sync.Once
+	noteRead := func() {
+		if mountReads.Load() > 0 && s3Reads.Load() > 0 {
+			overlapOnce.Do(func() { close(overlapped) })
+		}
+	}
 	var writers sync.WaitGroup
 	for w := 0; w < mountWriters+s3Writers; w++ {
 		writers.Add(1)
@@ -120,6 +133,12 @@ func relConcurrentOneKey(t *testing.T, mountWriters, s3Writers, readersPerView i
 			defer writers.Done()
 			r := rand.New(rand.NewSource(int64(w) + 1))
 			for i := 1; i <= perWriter; i++ {
+				if i == 2 {
+					select {
+					case <-overlapped:
+					case <-time.After(30 * time.Second):
+					}
+				}
 				data := lgPayload(w, int64(i), size(r))
 				reg.add(w, int64(i), len(data))
 				sha := shaHex(data)
@@ -158,7 +177,6 @@ func relConcurrentOneKey(t *testing.T, mountWriters, s3Writers, readersPerView i
 	// Readers through both views until the writers are done.
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
-	var mountReads, s3Reads, badMountReads, badS3Reads atomic.Int64
 	for rd := 0; rd < 2*readersPerView; rd++ {
 		readers.Add(1)
 		go func() {
@@ -183,6 +201,7 @@ func relConcurrentOneKey(t *testing.T, mountWriters, s3Writers, readersPerView i
 						continue
 					}
 					mountReads.Add(1)
+					noteRead()
 					if ok, why := reg.whole(b); !ok {
 						if badMountReads.Add(1) <= 5 {
 							fail("mount read returned %s", why)
@@ -205,6 +224,7 @@ func relConcurrentOneKey(t *testing.T, mountWriters, s3Writers, readersPerView i
 					continue
 				}
 				s3Reads.Add(1)
+				noteRead()
 				if ok, why := reg.whole(b); !ok || int64(len(b)) != aws.ToInt64(out.ContentLength) {
 					if badS3Reads.Add(1) <= 5 {
 						fail("S3 GET (Content-Length %d) returned %s", aws.ToInt64(out.ContentLength), why)
