@@ -19,27 +19,35 @@
 //
 // # Writing makes versions
 //
-// Writes are close-to-open, as on NFS, so that a version is always one
-// writer's whole content (SPEC §3):
+// Every descriptor sees the bytes written so far, as on a local file
+// system, while a published version is always one writer's whole content
+// (SPEC §3):
 //
 //   - a handle opened with O_TRUNC (shell redirection, cp, rsync's and
 //     tar's O_TRUNC creates) gets its own meta.Writer, starting empty, that
-//     no other handle sees or disturbs; its flush publishes its content as
-//     one version. Two such writers of one file never mix: each publish
-//     is one whole version, the last publish is the current one;
+//     no other writer disturbs; its flush publishes its content as one
+//     version. Two such writers of one file never mix in a version: each
+//     publish is one whole version, the last publish is the current one;
 //   - the other write handles (read-modify-write, O_APPEND appenders, dd
-//     conv=notrunc, a create without O_TRUNC) share the node's one
-//     meta.Writer, started copy-on-write from the current version at the
-//     first change, so several appenders interleave whole appends as POSIX
-//     does and appending costs the appended bytes;
-//   - a handle opened read-only reads the committed version that was
-//     current when it was opened, whole, whatever is written or published
-//     meanwhile; a new open after a writer's close reads the new version.
-//     A write handle reads its own writer's content. A file created here
-//     that has no version yet is listed and stat shows the size written so
-//     far, but a read-only open of it reads it empty, or the version
-//     committed meanwhile over S3 (what the writer wrote shows after its
-//     close).
+//     conv=notrunc, a create without O_TRUNC, git, SQLite) share the
+//     node's one meta.Writer, started copy-on-write from the current
+//     version at the first change, so several appenders interleave whole
+//     appends as POSIX does and appending costs the appended bytes;
+//   - a handle opened read-only reads the live content: the unpublished
+//     content of the writer changed last (liveContentLocked, what stat
+//     shows), else the newest version this node published, else the
+//     version current when it was opened. A version committed over S3
+//     after the live content began replaces the file, as a rename over it
+//     would: a handle opened after it reads it (handle.fixed), handles
+//     opened before keep what they read;
+//   - read-only handles that use the page cache have the written ranges
+//     invalidated (NotifyContent, asynchronously) as writes arrive.
+//
+// Publications of one key are ordered: a truncate whose handle was closed
+// but not yet released is published before any later write opens the file
+// (publishTruncatesLocked), and unlink writes its delete marker and ends
+// the node under the node's lock (deleteKey), so no late RELEASE brings an
+// unlinked file back.
 //
 // A 10 GiB file needs a few chunk buffers of memory per writer, never the
 // whole file. Data is staged into the store as it arrives and becomes

@@ -64,6 +64,13 @@ type fileNode struct {
 	cachedSize int64
 	attrSize   int64     // the size last shown to the kernel (its i_size)
 	curSince   time.Time // since when cur is the current version
+
+	// pubv is the newest version this node's own writers published. To
+	// read-only handles it replaces the version they opened, as a write in
+	// place does on a local file system; a version committed over S3
+	// replaces the file as a rename over it would, and descriptors opened
+	// before it keep reading what they opened.
+	pubv *meta.Version
 }
 
 // private is the content of one handle opened with O_TRUNC: its own
@@ -74,6 +81,7 @@ type private struct {
 	wrote   bool         // data written since the last publish
 	pending bool         // an O_TRUNC or ftruncate not published yet
 	flushed bool         // a close (FLUSH) of the handle came after its last change
+	base    uint64       // Seq of the version current when it was opened (0: none)
 	mtime   time.Time    // time of the last change
 	epoch   uint64       // the node's epoch at open
 }
@@ -90,6 +98,7 @@ type handle struct {
 	cached bool // a read-only handle counted in cachedOpen
 	priv   *private
 	snap   *meta.Version // read-only: the version current at open (nil: empty)
+	fixed  bool          // read-only: snap was committed elsewhere after the live content began; read it, not the live content
 	rd     *meta.Reader  // reader of snap, opened at the first read
 }
 
@@ -223,6 +232,56 @@ func (n *fileNode) publishTruncatesLocked(c caller) error {
 	return nil
 }
 
+// liveContentLocked is the writer whose unpublished content the file
+// shows now (to stat and to read-only handles), or nil when it shows its
+// current version: of the writers holding unpublished changes, the one
+// changed last, as attrLocked shows it.
+func (n *fileNode) liveContentLocked() *meta.Writer {
+	shared := n.w != nil && n.unpublishedLocked()
+	if p := n.show; p != nil && p.w != nil && p.unpublished() && n.liveLocked(p) && (!shared || !p.mtime.Before(n.mtime)) {
+		return p.w
+	}
+	if shared {
+		return n.w
+	}
+	return nil
+}
+
+// liveBaseLocked is the Seq of the version the live content started from
+// (0: none), and whether there is live content.
+func (n *fileNode) liveBaseLocked() (uint64, bool) {
+	w := n.liveContentLocked()
+	switch {
+	case w == nil:
+		return 0, false
+	case w == n.w:
+		return n.wbase, true
+	}
+	return n.show.base, true
+}
+
+// newestPrivLocked is the live private writer with unpublished changes
+// that changed last, other than skip (nil if none).
+func (n *fileNode) newestPrivLocked(skip *private) *private {
+	var best *private
+	for p := range n.privs {
+		if p != skip && p.w != nil && p.unpublished() && n.liveLocked(p) && (best == nil || p.mtime.After(best.mtime)) {
+			best = p
+		}
+	}
+	return best
+}
+
+// invalidateLocked drops the kernel's cached pages of [off, off+size)
+// (size 0: the whole file) when read-only handles that use the page cache
+// are open, so that they read what was just written. Asynchronous: never
+// while holding our locks.
+func (n *fileNode) invalidateLocked(off, size int64) {
+	if n.cachedOpen > 0 {
+		go n.NotifyContent(off, size)
+	}
+}
+
 // ensurePrivLocked restarts a private writer that a rename dropped, from
 // the current version of the new key.
 func (n *fileNode) ensurePrivLocked(p *private) error {
@@ -290,7 +349,7 @@ func (n *fileNode) moveTo(bucket, key string) {
 			p.w = nil
 		}
 	}
-	n.cur, n.rd = nil, nil
+	n.cur, n.rd, n.pubv = nil, nil, nil
 	n.refreshLocked()
 	n.mu.Unlock()
 }
@@ -423,8 +482,9 @@ func (n *fileNode) publishLocked(c caller, sync bool, p *private) error {
 	} else {
 		p.wrote, p.pending = false, false
 	}
-	n.show = nil // the newest change is this version
+	n.show = n.newestPrivLocked(p) // what another private writer wrote shows next
 	n.cur, n.rd, n.keepSeq, n.curSince = v, nil, 0, time.Now()
+	n.pubv = v
 	n.creating, n.over = false, overrides{}
 	n.fsys.dropPending(n, n.bucket, n.key)
 	return nil
@@ -479,6 +539,9 @@ func (n *fileNode) attrLocked(a *fuse.Attr) {
 	a.Blocks = uint64(size+511) / 512
 	a.Blksize = blockSize
 	a.Nlink = 1
+	if n.unlinked {
+		a.Nlink = 0 // unlinked while open (SPEC §3)
+	}
 	a.Uid, a.Gid = uid, gid
 	setTimes(a, mtime, ctime)
 }
@@ -548,6 +611,10 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 			return nil, toErrno(err)
 		}
 		h.priv = &private{w: w, pending: true, mtime: time.Now(), epoch: n.epoch}
+		if n.cur != nil {
+			h.priv.base = n.cur.Seq
+		}
+		n.invalidateLocked(0, 0)
 		if n.privs == nil {
 			n.privs = map[*private]struct{}{}
 		}
@@ -582,6 +649,12 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 	}
 	if !h.write {
 		h.snap = n.cur
+		if base, ok := n.liveBaseLocked(); ok && n.cur != nil && (n.pubv == nil || n.cur.Seq != n.pubv.Seq) && n.cur.Seq > base {
+			// Committed over S3 after the mount's writer began: that
+			// version replaced the file (as a rename over it would), and
+			// a new open reads it; the writer's close publishes after it.
+			h.fixed = true
+		}
 		if h.snap == nil && n.creating {
 			// Created here and not published yet: the handle reads the
 			// version committed meanwhile by someone else (over S3), or
@@ -590,7 +663,7 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 			v, err := n.fsys.store.Get(n.bucket, n.key, "")
 			switch {
 			case err == nil && !v.Link:
-				h.snap = v
+				h.snap, h.fixed = v, true
 			case err != nil && !errors.Is(err, meta.ErrNoSuchKey) && !errors.Is(err, meta.ErrDeleteMarker):
 				return nil, toErrno(err)
 			}
@@ -650,15 +723,26 @@ func (n *fileNode) readSource(h *handle, dest []byte, off int64) (int, *meta.Rea
 		nr, err := h.priv.w.ReadAt(dest, off)
 		return nr, nil, err
 	case h != nil && !h.write:
-		if h.snap == nil {
+		// A read-only handle reads what a local file system would show:
+		// the bytes written so far by a writer that has not published
+		// them, else the current version.
+		if w := n.liveContentLocked(); w != nil && !h.fixed {
+			nr, err := w.ReadAt(dest, off)
+			return nr, nil, err
+		}
+		v := h.snap
+		if pv := n.pubv; pv != nil && (v == nil || pv.Seq > v.Seq) {
+			v = pv
+		}
+		if v == nil {
 			return 0, nil, nil
 		}
-		if h.rd == nil {
-			rd, err := n.fsys.store.NewReader(h.snap)
+		if h.rd == nil || h.snap != v {
+			rd, err := n.fsys.store.NewReader(v)
 			if err != nil {
 				return 0, nil, err
 			}
-			h.rd = rd
+			h.rd, h.snap = rd, v
 		}
 		return 0, h.rd, nil
 	}
@@ -712,6 +796,7 @@ func (n *fileNode) Write(ctx context.Context, f gofs.FileHandle, data []byte, of
 		}
 		p.wrote, p.mtime = true, time.Now()
 		n.show, n.keepSeq, n.over.mtime = p, 0, nil
+		n.invalidateLocked(off, int64(nw))
 		return uint32(nw), 0
 	}
 	if err := n.ensureWriterLocked(); err != nil {
@@ -728,6 +813,7 @@ func (n *fileNode) Write(ctx context.Context, f gofs.FileHandle, data []byte, of
 	n.keepSeq = 0
 	n.over.mtime = nil
 	n.mtime = time.Now()
+	n.invalidateLocked(off, int64(nw))
 	return uint32(nw), 0
 }
 
@@ -908,6 +994,7 @@ func (n *fileNode) truncate(c caller, h *handle, size int64) syscall.Errno {
 		}
 		p.pending, p.flushed, p.mtime = true, false, time.Now()
 		n.show, n.keepSeq, n.over.mtime = p, 0, nil
+		n.invalidateLocked(0, 0)
 		return 0
 	}
 	if err := n.ensureWriterLocked(); err != nil {
@@ -918,6 +1005,7 @@ func (n *fileNode) truncate(c caller, h *handle, size int64) syscall.Errno {
 	}
 	n.mtime = time.Now()
 	n.over.mtime = nil
+	n.invalidateLocked(0, 0)
 	if h != nil && h.write {
 		n.pending = true // ftruncate: published with the handle's next flush or last close
 		return 0

@@ -177,8 +177,9 @@ func TestMountCreatedNeverWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another reader opens a created file read-only while its writer has
-	// written but not closed: it exists and reads empty, as stat shows it
-	// (nothing is committed yet), and the open makes no version.
+	// written but not closed: it reads what was written, as on a local
+	// file system (git's pack indexing, tail -f), and the open makes no
+	// version (nothing is committed yet).
 	wfd, err := syscall.Open(b+"/r", syscall.O_CREAT|syscall.O_WRONLY|syscall.O_CLOEXEC, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -186,8 +187,8 @@ func TestMountCreatedNeverWritten(t *testing.T) {
 	if _, err := syscall.Write(wfd, []byte("not yet committed")); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := os.ReadFile(b + "/r"); err != nil || len(got) != 0 {
-		t.Fatalf("read-only open of a created file before its close: %q, %v; want empty, no error", got, err)
+	if got, err := os.ReadFile(b + "/r"); err != nil || string(got) != "not yet committed" {
+		t.Fatalf("read-only open of a created file before its close: %q, %v; want what was written, no error", got, err)
 	}
 	// (No cat here: a fork would close an inherited copy of wfd, and that
 	// close publishes what was written, as every close does.)
@@ -196,15 +197,16 @@ func TestMountCreatedNeverWritten(t *testing.T) {
 		t.Fatalf("open O_RDONLY of a created file before its close: %v", err)
 	}
 	buf := make([]byte, 64)
-	if n, err := syscall.Read(rfd, buf); n != 0 || err != nil {
-		t.Fatalf("read of a created file before its close: %q, %v; want 0 bytes", buf[:max(n, 0)], err)
+	if n, err := syscall.Read(rfd, buf); string(buf[:max(n, 0)]) != "not yet committed" || err != nil {
+		t.Fatalf("read of a created file before its close: %q, %v; want what was written", buf[:max(n, 0)], err)
 	}
 	syscall.Close(rfd)
 	if n := len(e.versions("empty", "r")); n != 0 {
 		t.Fatalf("%d versions of r before its close, want 0", n)
 	}
-	// A version committed meanwhile by someone else (as over S3) is what
-	// a read-only open reads, although the mount's writer is still open.
+	// A version committed meanwhile by someone else (as over S3) replaces
+	// the file, as a rename over it would: a new read-only open reads it,
+	// although the mount's writer is still open.
 	e.putDirect("empty", "r", "committed over S3")
 	if got, err := os.ReadFile(b + "/r"); err != nil || string(got) != "committed over S3" {
 		t.Fatalf("read-only open while another view committed a version: %q, %v; want that version", got, err)
