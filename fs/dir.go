@@ -180,7 +180,7 @@ func (n *dirNode) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetAt
 // writeMarker publishes the zero-byte marker object of a directory.
 func (n *dirNode) writeMarker(ctx context.Context, bucket, key string, u meta.AttrUpdate) error {
 	c := callerOf(ctx)
-	po := meta.PublishOptions{Actor: n.fsys.actor(c, false), Mode: 0o755, UID: c.uid, GID: c.gid}
+	po := meta.PublishOptions{Actor: n.fsys.actor(c, false), Mode: 0o755, ModeSet: true, UID: c.uid, GID: c.gid}
 	if u.Mode != nil {
 		po.Mode = *u.Mode
 	}

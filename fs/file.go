@@ -429,7 +429,7 @@ func (n *fileNode) publishLocked(c caller, sync bool, p *private) error {
 		}
 		w, wrote = p.w, p.wrote
 	}
-	po := meta.PublishOptions{Actor: n.fsys.actor(c, false), Sync: sync}
+	po := meta.PublishOptions{Actor: n.fsys.actor(c, false), Sync: sync, ModeSet: true}
 	base, err := n.fsys.store.Get(n.bucket, n.key, "")
 	switch {
 	case err == nil:

@@ -96,6 +96,9 @@ func Mount(store *meta.Store, dir string, o Options) (*Mounted, error) {
 		NegativeTimeout: &to,
 		Logger:          l,
 		RootStableAttr:  &gofs.StableAttr{Ino: 1},
+		// Mode 0 is a mode (chmod 000), not "unset": without this go-fuse
+		// shows a file whose permission bits are 0 as 0644.
+		NullPermissions: true,
 	}
 	server, err := gofs.Mount(dir, root, opts)
 	if err != nil {

@@ -408,7 +408,7 @@ func (s *Store) Rename(bucket, src, dst string, o PublishOptions) (*Version, err
 			return err
 		}
 		po := o
-		po.Mode, po.UID, po.GID, po.Mtime, po.Link = cur.Mode, cur.UID, cur.GID, cur.Mtime, cur.Link
+		po.Mode, po.ModeSet, po.UID, po.GID, po.Mtime, po.Link = cur.Mode, true, cur.UID, cur.GID, cur.Mtime, cur.Link
 		po.ContentType, po.UserMeta, po.Tags, po.Checksums = cur.ContentType, cur.UserMeta, cur.Tags, cur.Checksums
 		v = newVersion(dst, cur.Size, po)
 		v.ETag, v.HashState, v.Parts = cur.ETag, cur.HashState, cur.Parts

@@ -3,6 +3,7 @@ package meta
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -26,10 +27,15 @@ type PublishOptions struct {
 	UserMeta    map[string]string
 	Tags        map[string]string
 	Checksums   map[string]string
-	Mode        uint32 // permission bits; 0 means 0644
-	UID, GID    uint32
-	Mtime       time.Time // zero: the creation time
-	Link        bool
+	Mode        uint32 // permission bits; with ModeSet unset, 0 means the default
+	// ModeSet says Mode is the mode as given, 0 included (the mount: chmod
+	// 000, open(O_CREAT, 0)). Without it a Mode of 0 means the default:
+	// 0644, and 0755 for a directory marker (a key ending in "/", as S3
+	// consoles and s3fs make folders), so that every user may enter it.
+	ModeSet  bool
+	UID, GID uint32
+	Mtime    time.Time // zero: the creation time
+	Link     bool
 	// Sync puts the commit on disk before Publish returns (S3 PUT,
 	// fsync). Commits are always on disk within the sync interval.
 	Sync bool
@@ -70,8 +76,11 @@ func (w *Writer) Publish(o PublishOptions) (*Version, error) {
 
 func newVersion(key string, size int64, o PublishOptions) *Version {
 	mode := o.Mode
-	if mode == 0 {
+	if mode == 0 && !o.ModeSet {
 		mode = 0o644
+		if strings.HasSuffix(key, "/") {
+			mode = 0o755
+		}
 	}
 	return &Version{
 		Key: key, Size: size, Mode: mode, UID: o.UID, GID: o.GID, Mtime: o.Mtime, Link: o.Link,
