@@ -365,8 +365,11 @@ func (n *fileNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	return syscall.ENODATA
 }
 
-// Listxattr lists the user.s3.* names that apply to the current version
-// and the stored user.* names.
+// Listxattr lists the settable user.s3.* names that apply to the current
+// version and the stored user.* names. The read-only user.s3.version-id
+// and user.s3.lockstatus are read by name only (SPEC §5): listed, they
+// made cp --preserve=xattr, rsync -X and mv across buckets fail on setting
+// them on the copy.
 func (n *fileNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
 	n.mu.Lock()
 	n.refreshLocked()
@@ -374,7 +377,6 @@ func (n *fileNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.
 	n.mu.Unlock()
 	var names []string
 	if v != nil {
-		names = append(names, xattr.NameVersionID, xattr.NameLockStatus)
 		if v.RetMode.Valid() {
 			names = append(names, xattr.NameRetention)
 		}

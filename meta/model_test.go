@@ -1201,7 +1201,16 @@ func (r *modelRun) opRename() {
 	}
 	var want *mVersion
 	if werr == nil && src != dst {
-		want, werr = r.modelPublish(bucket, cur.data, o)
+		// The lock follows the bytes: without an explicit lock the new
+		// version keeps src's running retention and its legal hold.
+		mo := o
+		if o.Retention.IsZero() && !o.LegalHold {
+			mo.LegalHold = cur.hold
+			if cur.ret.Active(r.now()) {
+				mo.Retention = cur.ret
+			}
+		}
+		want, werr = r.modelPublish(bucket, cur.data, mo)
 	}
 	got, err := r.s.Rename(bucket, src, dst, o)
 	if !r.expect("Rename", err, werr) {

@@ -410,6 +410,17 @@ func (s *Store) Rename(bucket, src, dst string, o PublishOptions) (*Version, err
 		po := o
 		po.Mode, po.ModeSet, po.UID, po.GID, po.Mtime, po.Link = cur.Mode, true, cur.UID, cur.GID, cur.Mtime, cur.Link
 		po.ContentType, po.UserMeta, po.Tags, po.Checksums = cur.ContentType, cur.UserMeta, cur.Tags, cur.Checksums
+		// The lock follows the bytes: the new version at dst keeps the
+		// retention still running and the legal hold of src's version
+		// (rsync, cp and editors set attributes on a temporary file and
+		// rename it into place). Carrying a lock only adds protection.
+		// An explicit lock in o (none from the mount) is taken instead.
+		if o.Retention.IsZero() && !o.LegalHold {
+			po.LegalHold = cur.LegalHold
+			if r := cur.Lock().Retention; r.Active(s.Now()) {
+				po.Retention = r
+			}
+		}
 		v = newVersion(dst, cur.Size, po)
 		v.ETag, v.HashState, v.Parts = cur.ETag, cur.HashState, cur.Parts
 		if err := s.putVersion(txn, bucket, v, ext, nil, false, po); err != nil {
