@@ -57,6 +57,7 @@ type Policy struct {
 	ID         string
 	Statements []Statement
 	usesTags   bool
+	usesCtx    bool
 }
 
 // Effect of a statement.
@@ -85,6 +86,11 @@ type Statement struct {
 // s3:ExistingObjectTag/<k>, so that the caller fetches the object's tags
 // only when some policy needs them.
 func (p *Policy) UsesExistingObjectTags() bool { return p != nil && p.usesTags }
+
+// UsesContext reports whether evaluating p may read the request's
+// Context (conditions, policy variables); when no policy does, the caller
+// need not build one.
+func (p *Policy) UsesContext() bool { return p != nil && p.usesCtx }
 
 // Public reports whether some Allow statement of a resource policy applies
 // to everyone (Principal "*"), as GetBucketPolicyStatus's IsPublic says.
@@ -164,6 +170,14 @@ func Parse(data []byte, kind Kind) (*Policy, error) {
 		for _, c := range s.conditions {
 			if strings.HasPrefix(c.key, existingTagPrefix) {
 				p.usesTags = true
+			}
+		}
+		if len(s.conditions) > 0 {
+			p.usesCtx = true
+		}
+		for _, r := range s.resources {
+			if r.vars {
+				p.usesCtx = true
 			}
 		}
 		p.Statements = append(p.Statements, s)

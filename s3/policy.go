@@ -130,9 +130,8 @@ func (p *Principal) addGrantPolicies() {
 	}
 	p.policies = append(extra, p.policies...)
 	for _, pol := range p.policies {
-		if pol.UsesExistingObjectTags() {
-			p.usesTags = true
-		}
+		p.usesTags = p.usesTags || pol.UsesExistingObjectTags()
+		p.usesCtx = p.usesCtx || pol.UsesContext()
 	}
 }
 
@@ -272,9 +271,12 @@ func (q *request) authorize(action, bucket, key string, extra policy.Context) er
 	if p.Root && isPolicyAction(action) {
 		return nil // the owner can always repair a bucket policy
 	}
-	ctx := q.withBase(extra)
-	if key != "" && (p.usesTags || bp.UsesExistingObjectTags()) {
-		ctx = q.withTags(ctx, bucket, key, extra)
+	var ctx policy.Context // none of the policies reads it: skip building it
+	if p.usesCtx || bp.UsesContext() {
+		ctx = q.withBase(extra)
+		if key != "" && (p.usesTags || bp.UsesExistingObjectTags()) {
+			ctx = q.withTags(ctx, bucket, key, extra)
+		}
 	}
 	if q.auth.pp == nil {
 		q.auth.pp = p.policyPrincipal()
@@ -455,6 +457,12 @@ func lockHold(h http.Header, l lockHeaders) *bool {
 
 // authorizeRoute is the check every request passes before its handler.
 func (q *request) authorizeRoute(name string) error {
+	if q.p != nil && q.p.Root {
+		// The common case, cheaply: no bucket policy, nothing to deny.
+		if bp, err := q.bucketPolicy(q.bucket); err != nil || bp == nil {
+			return err
+		}
+	}
 	action, key, ctx, skip := q.routeAction(name)
 	if skip {
 		if q.p == nil {

@@ -211,6 +211,7 @@ type Principal struct {
 	groups   []string         // users-file groups
 	policies []*policy.Policy // identity policies: grant shorthands, the user's, its groups'
 	usesTags bool             // some identity policy reads s3:ExistingObjectTag/…
+	usesCtx  bool             // some identity policy reads condition keys
 }
 
 // Can reports whether p may do a. Root may do everything; a nil principal
