@@ -109,6 +109,7 @@ func readValue(dec *json.Decoder, depth int) (jvalue, error) {
 			return v, nil
 		case '{':
 			v := jvalue{kind: jObject}
+			var names map[string]bool // past a few fields, so that the duplicate check stays linear
 			for dec.More() {
 				nt, err := dec.Token()
 				if err != nil {
@@ -118,10 +119,23 @@ func readValue(dec *json.Decoder, depth int) (jvalue, error) {
 				if !ok {
 					return jvalue{}, fmt.Errorf("not valid JSON: object name expected")
 				}
-				for _, f := range v.obj {
-					if f.name == name {
-						return jvalue{}, fmt.Errorf("duplicate element %q", name)
+				if names == nil && len(v.obj) >= 8 {
+					names = make(map[string]bool, 16)
+					for _, f := range v.obj {
+						names[f.name] = true
 					}
+				}
+				dup := names[name]
+				if names == nil {
+					for _, f := range v.obj {
+						dup = dup || f.name == name
+					}
+				}
+				if dup {
+					return jvalue{}, fmt.Errorf("duplicate element %q", trim(name))
+				}
+				if names != nil {
+					names[name] = true
 				}
 				e, err := readValue(dec, depth+1)
 				if err != nil {

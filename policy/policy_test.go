@@ -34,6 +34,7 @@ func TestParseErrors(t *testing.T) {
 		{"no statement", `{"Version":"2012-10-17"}`, Identity, "no Statement"},
 		{"empty statement list", stmt(``), Identity, "Statement is empty"},
 		{"statement string", `{"Statement":"x"}`, Identity, "must be an object or an array"},
+		{"duplicate element past eight", `{"Statement":{"Sid":"a","Effect":"Allow","Action":"*","Resource":"*","Condition":{"Null":{"aws:username":"true","aws:userid":"true","s3:prefix":"true","s3:delimiter":"true","s3:max-keys":"true","aws:sourceip":"true","aws:currenttime":"true","aws:epochtime":"true","s3:prefix":"false"}}}}`, Identity, "duplicate element \"s3:prefix\""},
 		{"duplicate element", stmt(`{"Effect":"Allow","Effect":"Deny","Action":"*","Resource":"*"}`), Identity, "duplicate element \"Effect\""},
 		{"unknown statement element", stmt(`{"Effect":"Allow","Action":"*","Resource":"*","Foo":1}`), Identity, "unknown statement element \"Foo\""},
 		{"missing effect", stmt(`{"Action":"*","Resource":"*"}`), Identity, "Effect is missing"},
