@@ -124,9 +124,12 @@ func (u User) principal() (Principal, error) {
 	return p, nil
 }
 
-// LoadUsers reads a users file {"users":[{"accessKey":…,"secretKey":…,"allow":[…]}]}.
-// Unknown fields, unknown grants, empty, malformed or duplicate access keys
-// and short secrets are errors naming the entry.
+// LoadUsers reads a users file {"users":[{"accessKey":…,"secretKey":…,"allow":[…]}]};
+// a user may also carry "name", "groups" and "policies", and the file a
+// "groups" object {"NAME":{"policies":[…]}} whose policies apply to the
+// members (README "Authorization policies"). Unknown fields, unknown
+// grants or groups, malformed policies, empty, malformed or duplicate
+// access keys and names, and short secrets are errors naming the entry.
 func LoadUsers(path string) ([]User, error) {
 	f, err := os.Open(path)
 	if err != nil {
