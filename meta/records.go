@@ -30,6 +30,7 @@ type Bucket struct {
 	Versioning string              `json:"versioning,omitempty"`
 	ObjectLock bool                `json:"objectLock,omitempty"`
 	Rule       lockctl.DefaultRule `json:"rule,omitempty"`
+	Policy     string              `json:"policy,omitempty"` // bucket policy document (bucketpolicy.go); appended field
 }
 
 // Version is one version of an object, or a delete marker. A version is

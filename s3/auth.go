@@ -21,8 +21,9 @@ type account struct {
 	principal Principal
 }
 
-// NewAuthenticator builds an Authenticator. The root pair may do everything;
-// each user may do what its grants allow. now nil means time.Now.
+// NewAuthenticator builds an Authenticator. The root pair may do everything
+// no bucket policy denies; each user may do what its grants and policies
+// allow (policy.go). now nil means time.Now.
 func NewAuthenticator(rootAccessKey, rootSecretKey string, users []User, now func() time.Time) (*Authenticator, error) {
 	if now == nil {
 		now = time.Now
@@ -32,6 +33,7 @@ func NewAuthenticator(rootAccessKey, rootSecretKey string, users []User, now fun
 		return nil, fmt.Errorf("s3: root credentials: %w", err)
 	}
 	a.accounts[rootAccessKey] = account{secret: rootSecretKey, principal: Principal{AccessKey: rootAccessKey, Root: true}}
+	names := make(map[string]bool, len(users))
 	for i, u := range users {
 		p, err := u.principal()
 		if err != nil {
@@ -43,6 +45,10 @@ func NewAuthenticator(rootAccessKey, rootSecretKey string, users []User, now fun
 			}
 			return nil, fmt.Errorf("s3: user %d: duplicate access key %q", i+1, u.AccessKey)
 		}
+		if names[p.name] {
+			return nil, fmt.Errorf("s3: user %d: duplicate user name %q (policies name users by name)", i+1, p.name)
+		}
+		names[p.name] = true
 		a.accounts[u.AccessKey] = account{secret: u.SecretKey, principal: p}
 	}
 	return a, nil

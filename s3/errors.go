@@ -120,6 +120,10 @@ var (
 	ErrBypassOnUnlockedBucket = apiErr("InvalidArgument", http.StatusBadRequest, "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.")
 	ErrProtected              = apiErr("AccessDenied", http.StatusForbidden, "Access Denied because object protected by object lock.")
 
+	// Bucket policies.
+	ErrMalformedPolicy    = apiErr("MalformedPolicy", http.StatusBadRequest, "Policies must be valid JSON and the first byte must be '{'")
+	ErrNoSuchBucketPolicy = apiErr("NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist")
+
 	// Everything else.
 	ErrNotImplemented = apiErr("NotImplemented", http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented.")
 	ErrInternal       = apiErr("InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again.")

@@ -72,8 +72,8 @@ func (q *request) checkLock(b *meta.Bucket, l lockHeaders, needIntegrity bool) e
 		if !b.ObjectLock {
 			return ErrLockOnUnlockedBucket
 		}
-		if !q.can(ActionLock) {
-			return ErrAccessDenied.WithMessage("Object Lock headers need the lock grant")
+		if err := q.authorizeLockHeaders(l); err != nil {
+			return err
 		}
 		if !l.ret.IsZero() && !l.ret.Until.After(q.s.store.Now()) {
 			return ErrPastRetainDate
@@ -300,6 +300,9 @@ func (q *request) putObjectRetention() error {
 	if err != nil {
 		return err
 	}
+	if err := q.authorize("s3:PutObjectRetention", q.bucket, q.key, q.lockContext(&ret, nil)); err != nil {
+		return err
+	}
 	b, v, err := q.lockTarget()
 	if err != nil {
 		return err
@@ -368,6 +371,9 @@ func (q *request) putObjectLegalHold() error {
 	}
 	on, err := parseLegalHold(data)
 	if err != nil {
+		return err
+	}
+	if err := q.authorize("s3:PutObjectLegalHold", q.bucket, q.key, q.lockContext(nil, &on)); err != nil {
 		return err
 	}
 	b, v, err := q.lockTarget()

@@ -637,7 +637,7 @@ func (q *request) deleteObject() error {
 func (q *request) deleteOne(b *meta.Bucket, key, vid string, bypass bool) (deletedXML, error) {
 	res := deletedXML{Key: key}
 	if vid == "" {
-		m, err := q.s.store.Delete(b.Name, key, meta.PublishOptions{Actor: q.actor(bypass), Sync: true})
+		m, err := q.s.store.Delete(b.Name, key, meta.PublishOptions{Actor: q.actorFor(key, bypass), Sync: true})
 		if err != nil {
 			return res, err
 		}
@@ -647,7 +647,7 @@ func (q *request) deleteOne(b *meta.Bucket, key, vid string, bypass bool) (delet
 		return res, nil
 	}
 	res.VersionID = vid
-	v, err := q.s.store.DeleteVersion(b.Name, key, vid, q.actor(bypass))
+	v, err := q.s.store.DeleteVersion(b.Name, key, vid, q.actorFor(key, bypass))
 	if err != nil {
 		if errors.Is(err, meta.ErrNoSuchVersion) || errors.Is(err, meta.ErrNoSuchKey) {
 			return res, nil
@@ -717,6 +717,9 @@ func (q *request) deleteObjects() error {
 		vid, err := checkVersionID(o.VersionID)
 		var d deletedXML
 		if err == nil {
+			err = q.authorizeDelete(key, vid)
+		}
+		if err == nil {
 			d, err = q.deleteOne(b, key, vid, bypass)
 		}
 		if err != nil {
@@ -770,6 +773,9 @@ func parseCopySource(s string) (copySource, error) {
 func (q *request) copySourceVersion() (*meta.Bucket, *meta.Version, error) {
 	cs, err := parseCopySource(q.r.Header.Get("x-amz-copy-source"))
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := q.authorizeCopySource(cs); err != nil {
 		return nil, nil, err
 	}
 	sb, err := q.s.store.GetBucket(cs.bucket)

@@ -36,7 +36,7 @@ var (
 // success (a PUT ?acl that "worked" would tell the client its object is
 // public when it is not).
 var notImplemented = map[string]bool{
-	"acl": true, "policy": true, "policyStatus": true, "lifecycle": true, "cors": true, "website": true,
+	"acl": true, "lifecycle": true, "cors": true, "website": true,
 	"encryption": true, "replication": true, "notification": true, "logging": true, "accelerate": true,
 	"requestPayment": true, "ownershipControls": true, "publicAccessBlock": true, "analytics": true,
 	"inventory": true, "metrics": true, "intelligent-tiering": true, "select": true, "select-type": true,
@@ -130,6 +130,10 @@ func (s *Server) route(r *http.Request) (route, error) {
 	has := func(k string) bool { _, ok := vals[k]; return ok }
 	rt := route{bucket: bucket, key: key}
 	m := r.Method
+	// Bucket policies (policy_bucket.go).
+	if has("policy") || has("policyStatus") {
+		return policyRoute(m, bucket, key, has("policyStatus"))
+	}
 	pick := func(name string, byMethod map[string]op) (route, error) {
 		o, ok := byMethod[m]
 		if !ok {

@@ -304,9 +304,9 @@ func TestSDKSmokeMultipartCopyList(t *testing.T) {
 	if strings.Join(keys, ",") != "big,dir/copy" {
 		t.Fatalf("paginated keys %v", keys)
 	}
-	// Unsupported subresources are 501, not a wrong success.
+	// A bucket policy without statements is refused, never stored.
 	_, err = c.PutBucketPolicy(ctx, &awss3.PutBucketPolicyInput{Bucket: b, Policy: aws.String("{}")})
-	wantCode(t, err, "NotImplemented", 501)
+	wantCode(t, err, "MalformedPolicy", 400)
 }
 
 // BenchmarkSDKPut64MiB and BenchmarkSDKGet64MiB measure one 64 MiB object

@@ -80,6 +80,7 @@ type request struct {
 	body   *Body
 	bucket string
 	key    string
+	auth   authState // policy lookups of this request (policy.go)
 }
 
 // newRequestID returns a random request id (16 hex digits, as AWS's) and
@@ -124,11 +125,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q.bucket, q.key = route.bucket, route.key
 	q.p, q.body = p, body
-	for _, a := range route.op.needs {
-		if !p.Can(a) {
-			q.fail(ErrAccessDenied)
-			return
-		}
+	if err := q.authorizeRoute(route.op.name); err != nil {
+		q.fail(err)
+		return
 	}
 	if err := route.op.fn(q); err != nil {
 		q.fail(err)
@@ -147,7 +146,7 @@ func (q *request) actor(bypass bool) meta.Actor {
 	if q.p != nil {
 		a.Name = "s3:" + q.p.AccessKey
 		a.Bypass.Requested = bypass
-		a.Bypass.Allowed = q.p.Can(ActionBypassGovernance)
+		a.Bypass.Allowed = bypass && q.mayBypass(q.key)
 	}
 	return a
 }

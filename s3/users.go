@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/wormfs/wormfs/policy"
 )
 
 // Action is a grant of the users file (SPEC §6).
@@ -40,6 +42,23 @@ type User struct {
 	AccessKey string   `json:"accessKey"`
 	SecretKey string   `json:"secretKey"`
 	Allow     []string `json:"allow"`
+
+	// Name is the user's name in policies (aws:username, Principal
+	// {"AWS": "NAME"}); it defaults to the access key.
+	Name string `json:"name,omitempty"`
+	// Groups names groups of the users file whose policies apply to the
+	// user as well.
+	Groups []string `json:"groups,omitempty"`
+	// Policies are IAM identity policy documents of the user.
+	Policies []json.RawMessage `json:"policies,omitempty"`
+
+	// groupPolicies are the documents of Groups, resolved by LoadUsers.
+	groupPolicies []json.RawMessage
+}
+
+// Group is an entry of the users file's "groups" object.
+type Group struct {
+	Policies []json.RawMessage `json:"policies"`
 }
 
 // Limits on credentials. Access keys end up in the credential scope
@@ -86,6 +105,9 @@ func (u User) principal() (Principal, error) {
 		return Principal{}, err
 	}
 	p := Principal{AccessKey: u.AccessKey}
+	if err := p.setPolicies(u); err != nil {
+		return Principal{}, fmt.Errorf("user %q: %w", u.AccessKey, err)
+	}
 	for _, g := range u.Allow {
 		found := false
 		for a, name := range actionNames {
@@ -98,12 +120,16 @@ func (u User) principal() (Principal, error) {
 			return Principal{}, fmt.Errorf("user %q: unknown grant %q (known: %s)", u.AccessKey, trimForMessage(g), strings.Join(actionNames[:], ", "))
 		}
 	}
+	p.addGrantPolicies()
 	return p, nil
 }
 
-// LoadUsers reads a users file {"users":[{"accessKey":…,"secretKey":…,"allow":[…]}]}.
-// Unknown fields, unknown grants, empty, malformed or duplicate access keys
-// and short secrets are errors naming the entry.
+// LoadUsers reads a users file {"users":[{"accessKey":…,"secretKey":…,"allow":[…]}]};
+// a user may also carry "name", "groups" and "policies", and the file a
+// "groups" object {"NAME":{"policies":[…]}} whose policies apply to the
+// members (README "Authorization policies"). Unknown fields, unknown
+// grants or groups, malformed policies, empty, malformed or duplicate
+// access keys and names, and short secrets are errors naming the entry.
 func LoadUsers(path string) ([]User, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -118,7 +144,8 @@ func LoadUsers(path string) ([]User, error) {
 		return nil, fmt.Errorf("s3: users file %s: larger than %d bytes", path, maxUsersFile)
 	}
 	var doc struct {
-		Users *[]User `json:"users"`
+		Users  *[]User          `json:"users"`
+		Groups map[string]Group `json:"groups"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -135,7 +162,36 @@ func LoadUsers(path string) ([]User, error) {
 		return nil, fmt.Errorf("s3: users file %s: no \"users\" list", path)
 	}
 	users := *doc.Users
+	for name, g := range doc.Groups {
+		if !validPolicyName(name) {
+			return nil, fmt.Errorf("s3: users file %s: group %q: a group name holds 1 to 128 letters, digits and -_.~+@=,", path, trimForMessage(name))
+		}
+		for j, raw := range g.Policies {
+			if _, err := parseIdentityPolicy(raw); err != nil {
+				return nil, fmt.Errorf("s3: users file %s: group %q: policy %d: %w", path, name, j+1, err)
+			}
+		}
+	}
 	seen := make(map[string]int, len(users))
+	names := make(map[string]int, len(users))
+	for i := range users {
+		u := &users[i]
+		for _, g := range u.Groups {
+			grp, ok := doc.Groups[g]
+			if !ok {
+				return nil, fmt.Errorf("s3: users file %s: user %d: group %q is not in \"groups\"", path, i+1, trimForMessage(g))
+			}
+			u.groupPolicies = append(u.groupPolicies, grp.Policies...)
+		}
+		p, err := u.principal()
+		if err != nil {
+			return nil, fmt.Errorf("s3: users file %s: user %d: %w", path, i+1, err)
+		}
+		if j, dup := names[p.name]; dup {
+			return nil, fmt.Errorf("s3: users file %s: user %d: name %q already used by user %d", path, i+1, p.name, j)
+		}
+		names[p.name] = i + 1
+	}
 	for i, u := range users {
 		if _, err := u.principal(); err != nil {
 			return nil, fmt.Errorf("s3: users file %s: user %d: %w", path, i+1, err)
@@ -153,6 +209,12 @@ type Principal struct {
 	AccessKey string
 	Root      bool
 	grants    uint8 // bit per Action
+
+	name     string           // the name in policies (aws:username)
+	groups   []string         // users-file groups
+	policies []*policy.Policy // identity policies: grant shorthands, the user's, its groups'
+	usesTags bool             // some identity policy reads s3:ExistingObjectTag/…
+	usesCtx  bool             // some identity policy reads condition keys
 }
 
 // Can reports whether p may do a. Root may do everything; a nil principal

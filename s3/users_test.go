@@ -26,9 +26,9 @@ func TestUsersLoad(t *testing.T) {
 		errMsg  string // substring of the error; "" means success
 	}{
 		{"good", `{"users":[{"accessKey":"alice","secretKey":"alice-secret-1","allow":["read","write","lock"]},{"accessKey":"auditor","secretKey":"auditor-secret","allow":["read"]},{"accessKey":"admin","secretKey":"admin-secret-99","allow":["read","write","lock","bypass-governance"]}]}`,
-			[]User{{"alice", "alice-secret-1", []string{"read", "write", "lock"}}, {"auditor", "auditor-secret", []string{"read"}}, {"admin", "admin-secret-99", []string{"read", "write", "lock", "bypass-governance"}}}, ""},
+			[]User{{AccessKey: "alice", SecretKey: "alice-secret-1", Allow: []string{"read", "write", "lock"}}, {AccessKey: "auditor", SecretKey: "auditor-secret", Allow: []string{"read"}}, {AccessKey: "admin", SecretKey: "admin-secret-99", Allow: []string{"read", "write", "lock", "bypass-governance"}}}, ""},
 		{"good, empty list", `{"users":[]}`, []User{}, ""},
-		{"good, user without grants", `{"users":[{"accessKey":"nobody","secretKey":"nobody-secret","allow":[]}]}`, []User{{"nobody", "nobody-secret", []string{}}}, ""},
+		{"good, user without grants", `{"users":[{"accessKey":"nobody","secretKey":"nobody-secret","allow":[]}]}`, []User{{AccessKey: "nobody", SecretKey: "nobody-secret", Allow: []string{}}}, ""},
 		{"unknown grant", `{"users":[{"accessKey":"alice","secretKey":"alice-secret-1","allow":["read","admin"]}]}`, nil, `unknown grant "admin"`},
 		{"grant in capitals", `{"users":[{"accessKey":"alice","secretKey":"alice-secret-1","allow":["READ"]}]}`, nil, "unknown grant"},
 		{"empty access key", `{"users":[{"accessKey":"","secretKey":"alice-secret-1","allow":["read"]}]}`, nil, "empty access key"},
@@ -41,7 +41,7 @@ func TestUsersLoad(t *testing.T) {
 		{"missing secret", `{"users":[{"accessKey":"alice","allow":["read"]}]}`, nil, "too short"},
 		{"secret with space", `{"users":[{"accessKey":"alice","secretKey":"alice secret 1","allow":["read"]}]}`, nil, "space"},
 		{"unknown field", `{"users":[{"accessKey":"alice","secretKey":"alice-secret-1","alow":["read"]}]}`, nil, "unknown field"},
-		{"unknown top-level field", `{"users":[],"groups":[]}`, nil, "unknown field"},
+		{"unknown top-level field", `{"users":[],"roles":[]}`, nil, "unknown field"},
 		{"no users list", `{}`, nil, "no \"users\" list"},
 		{"not JSON", `users: alice`, nil, "invalid character"},
 		{"truncated JSON", `{"users":[{"accessKey":"alice"`, nil, "unexpected EOF"},

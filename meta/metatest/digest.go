@@ -25,7 +25,7 @@ func Digest(t testing.TB, st *meta.Store) string {
 		t.Fatalf("ListBuckets: %v", err)
 	}
 	for _, bk := range buckets {
-		fmt.Fprintf(&b, "bucket %s versioning=%q lock=%v rule=%+v\n", bk.Name, bk.Versioning, bk.ObjectLock, bk.Rule)
+		fmt.Fprintf(&b, "bucket %s versioning=%q lock=%v rule=%+v policy=%q\n", bk.Name, bk.Versioning, bk.ObjectLock, bk.Rule, bk.Policy)
 		o := meta.VersionListOptions{Max: 1000}
 		for {
 			res, err := st.ListVersions(bk.Name, o)
