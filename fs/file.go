@@ -839,6 +839,9 @@ func (n *fileNode) truncate(c caller, h *handle, size int64) syscall.Errno {
 	if size < 0 {
 		return syscall.EINVAL
 	}
+	if size > meta.MaxSize {
+		return syscall.EFBIG
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.cur != nil && n.cur.Link {

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -390,15 +389,7 @@ func (f *fsck) checkChunks(txn *badger.Txn) error {
 			f.bad(k, "chunk data missing")
 			return nil
 		}
-		return item.Value(func(b []byte) error {
-			if len(b) != int(ref.Size) {
-				f.bad(keyData(id), "chunk has %d bytes, accounting says %d", len(b), ref.Size)
-			}
-			if crc32.Checksum(b, castagnoli) != ref.CRC {
-				f.bad(keyData(id), "chunk CRC32C does not match its accounting record")
-			}
-			return nil
-		})
+		return item.Value(func(b []byte) error { f.checkChunkData(id, ref, b); return nil })
 	}); err != nil {
 		return err
 	}
@@ -430,4 +421,12 @@ func (f *fsck) checkChunks(txn *badger.Txn) error {
 		}
 	}
 	return nil
+}
+
+// checkChunkData is the check of one chunk's bytes, the one every read and
+// Scrub make (checkChunk): size, CRC32C and block CRCs.
+func (f *fsck) checkChunkData(id uint64, ref chunkRef, b []byte) {
+	if why := checkChunk(ref, b); why != "" {
+		f.bad(keyData(id), "chunk damaged: %s", why)
+	}
 }

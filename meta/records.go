@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -257,28 +258,57 @@ func decodeExtents(b []byte) ([]extent, error) {
 
 // chunkRef is the accounting record of one chunk: how many extents of
 // published versions and multipart parts use it, its stored size and its
-// CRC32C (checked by fsck).
+// CRC32C, then (an appended field, absent from chunks written before it)
+// the CRC32C of every crcBlock bytes of it, so that a read checks only the
+// blocks it reads (see readChunk).
 type chunkRef struct {
-	Refs uint32
-	Size uint32
-	CRC  uint32
+	Refs   uint32
+	Size   uint32
+	CRC    uint32
+	Blocks []uint32
+}
+
+// crcBlock is the span of one block CRC of a chunk: a 4 KiB random read
+// checks 64 KiB, not the whole chunk.
+const crcBlock = 64 << 10
+
+// blockCRCs returns the CRC32C of every crcBlock bytes of b.
+func blockCRCs(b []byte) []uint32 {
+	out := make([]uint32, 0, (len(b)+crcBlock-1)/crcBlock)
+	for i := 0; i < len(b); i += crcBlock {
+		out = append(out, crc32.Checksum(b[i:min(i+crcBlock, len(b))], castagnoli))
+	}
+	return out
 }
 
 func (c chunkRef) encode() []byte {
-	b := make([]byte, 12)
+	b := make([]byte, 12+4*len(c.Blocks))
 	binary.BigEndian.PutUint32(b, c.Refs)
 	binary.BigEndian.PutUint32(b[4:], c.Size)
 	binary.BigEndian.PutUint32(b[8:], c.CRC)
+	for i, x := range c.Blocks {
+		binary.BigEndian.PutUint32(b[12+4*i:], x)
+	}
 	return b
 }
 
 func decodeChunkRef(b []byte) (chunkRef, error) {
-	if len(b) != 12 {
+	if len(b) < 12 || len(b)%4 != 0 {
 		return chunkRef{}, fmt.Errorf("%w: chunk ref of %d bytes", ErrCorrupt, len(b))
 	}
-	return chunkRef{
+	c := chunkRef{
 		Refs: binary.BigEndian.Uint32(b),
 		Size: binary.BigEndian.Uint32(b[4:]),
 		CRC:  binary.BigEndian.Uint32(b[8:]),
-	}, nil
+	}
+	if n := (len(b) - 12) / 4; n > 0 {
+		if n != (int(c.Size)+crcBlock-1)/crcBlock {
+			return chunkRef{}, fmt.Errorf("%w: chunk ref with %d block CRCs for %d bytes", ErrCorrupt, n, c.Size)
+		}
+		c.Blocks = make([]uint32, n)
+		for i := range c.Blocks {
+			c.Blocks[i] = binary.BigEndian.Uint32(b[12+4*i:])
+		}
+	}
+	return c, nil
 }

@@ -91,6 +91,15 @@ func putBuf(bp *[]byte) {
 	}
 }
 
+// MaxSize is the largest content size and write end, S3's largest object
+// (5 TiB): beyond it writes and truncates fail with ErrFileTooLarge.
+const MaxSize = 5 << 40
+
+// maxHole is the longest hole extent: a hole costs one extent per 2 GiB,
+// not one per chunk (a 4 TiB hole is 2048 extents, 32 KiB). A write into a
+// hole splits the chunk-aligned piece it touches off the hole (splitHole).
+const maxHole = 1 << 31
+
 // Writer builds the content of a new version. Writes land in at most
 // maxDirty chunk buffers; full or evicted buffers are staged into the store
 // as chunks in their own small transactions, never one giant transaction.
@@ -264,7 +273,7 @@ func (w *Writer) stage(i int) error {
 	if err := w.s.checkSpace(int64(len(b))); err != nil {
 		return err
 	}
-	ref := chunkRef{Size: uint32(len(b)), CRC: crc32.Checksum(b, castagnoli)}
+	ref := chunkRef{Size: uint32(len(b)), CRC: crc32.Checksum(b, castagnoli), Blocks: blockCRCs(b)}
 	old := w.ext[i].id
 	if _, mine := w.staged[old]; mine {
 		if w.inFlight(old) {
@@ -447,6 +456,12 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if off >= MaxSize {
+		return 0, fmt.Errorf("%w: write at %d, the largest size is %d", ErrFileTooLarge, off, int64(MaxSize))
+	}
+	if off+int64(len(p)) > MaxSize {
+		p = p[:MaxSize-off] // as write(2) does at the size limit: a short write, EFBIG next
+	}
 	if err := w.writeErr(); err != nil {
 		return 0, err
 	}
@@ -463,6 +478,9 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 	for n < len(p) {
 		pos := off + int64(n)
 		i := w.find(pos)
+		if w.ext[i].id == 0 && w.ext[i].n > ChunkSize {
+			i = w.splitHole(i, pos)
+		}
 		e := w.ext[i]
 		in := pos - w.starts[i]
 		m := int64(e.n) - in
@@ -482,19 +500,23 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 }
 
 // grow extends the content to size with zeros: the last extent, when it is
-// a buffer or shorter than a chunk, grows first; then hole extents.
+// a hole, grows as a hole (up to maxHole); when it is a buffer or a chunk
+// shorter than a chunk, its buffer grows to a whole chunk; then hole
+// extents of up to maxHole follow. No memory or work in proportion to the
+// hole.
 func (w *Writer) grow(size int64) error {
-	if n := len(w.ext); n > 0 && w.ext[n-1].n < ChunkSize {
+	if n := len(w.ext); n > 0 {
 		i := n - 1
 		e := w.ext[i]
-		add := int64(ChunkSize - e.n)
-		if add > size-w.size {
-			add = size - w.size
-		}
-		if _, buffered := w.bufs[i]; e.id == 0 && !buffered {
+		_, buffered := w.bufs[i]
+		switch {
+		case e.id == 0 && !buffered && e.n < maxHole:
+			add := min(int64(maxHole-e.n), size-w.size)
 			w.ext[i].n += uint32(add) // a hole grows as a hole
-		} else {
+			w.size += add
+		case e.n < ChunkSize && (e.id != 0 || buffered):
 			// a chunk, or a hole already written to: its buffer grows
+			add := min(int64(ChunkSize-e.n), size-w.size)
 			bp, err := w.load(i, true)
 			if err != nil {
 				return err
@@ -504,19 +526,49 @@ func (w *Writer) grow(size int64) error {
 			w.bufs[i] = bp
 			clear((*bp)[old:])
 			w.ext[i].n += uint32(add)
+			w.size += add
 		}
-		w.size += add
 	}
 	for w.size < size {
-		n := int64(ChunkSize)
-		if n > size-w.size {
-			n = size - w.size
-		}
+		n := min(int64(maxHole), size-w.size)
 		w.ext = append(w.ext, extent{id: 0, n: uint32(n)})
 		w.starts = append(w.starts, w.size)
 		w.size += n
 	}
 	return nil
+}
+
+// splitHole splits hole extent i (longer than a chunk, so not a buffer)
+// around the chunk-aligned piece holding pos and returns the piece's
+// index. Buffers of later extents move with their extents.
+func (w *Writer) splitHole(i int, pos int64) int {
+	start, e := w.starts[i], w.ext[i]
+	end := start + int64(e.n)
+	a := max(pos-pos%ChunkSize, start)
+	b := min(a+ChunkSize, end)
+	var ext []extent
+	var starts []int64
+	if a > start {
+		ext, starts = append(ext, extent{n: uint32(a - start)}), append(starts, start)
+	}
+	piece := i + len(ext)
+	ext, starts = append(ext, extent{n: uint32(b - a)}), append(starts, a)
+	if end > b {
+		ext, starts = append(ext, extent{n: uint32(end - b)}), append(starts, b)
+	}
+	if shift := len(ext) - 1; shift > 0 {
+		bufs := make(map[int]*[]byte, len(w.bufs))
+		for j, bp := range w.bufs {
+			if j > i {
+				j += shift
+			}
+			bufs[j] = bp
+		}
+		w.bufs = bufs
+	}
+	w.ext = append(w.ext[:i], append(ext, w.ext[i+1:]...)...)
+	w.starts = append(w.starts[:i], append(starts, w.starts[i+1:]...)...)
+	return piece
 }
 
 // Truncate sets the content size: shrinking drops the tail (sharing the
@@ -527,6 +579,9 @@ func (w *Writer) Truncate(size int64) error {
 	}
 	if size < 0 {
 		return fmt.Errorf("%w: negative size", ErrInvalidRange)
+	}
+	if size > MaxSize {
+		return fmt.Errorf("%w: size %d, the largest is %d", ErrFileTooLarge, size, int64(MaxSize))
 	}
 	if size == w.size {
 		w.dirty = true
@@ -683,21 +738,15 @@ func (w *Writer) Abort() error {
 	return w.s.deleteStaged(ids)
 }
 
-// readExtent copies len(dst) bytes of e starting at in into dst.
+// readExtent copies len(dst) bytes of e starting at in into dst, checked
+// by readChunk.
 func (s *Store) readExtent(e extent, in uint32, dst []byte) error {
 	if e.id == 0 {
 		clear(dst)
 		return nil
 	}
 	return s.view(func(txn *badger.Txn) error {
-		item, err := txn.Get(keyData(e.id))
-		if err != nil {
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				return fmt.Errorf("%w: chunk %d", ErrStale, e.id)
-			}
-			return err
-		}
-		return item.Value(func(b []byte) error { return copyExtent(e, in, b, dst) })
+		return s.readChunk(txn, e.id, nil, int(e.off+in), len(dst), dst)
 	})
 }
 
