@@ -210,7 +210,7 @@ func (n *fileNode) ensurePrivLocked(p *private) error {
 	if p.w != nil {
 		return nil
 	}
-	w, err := n.fsys.store.NewWriter(n.bucket, n.key, n.cur)
+	w, err := n.fsys.store.NewFileWriter(n.bucket, n.key, n.cur)
 	if err != nil {
 		return err
 	}
@@ -297,7 +297,7 @@ func (n *fileNode) ensureWriterLocked() error {
 		}
 		base = n.cur
 	}
-	w, err := n.fsys.store.NewWriter(n.bucket, n.key, base)
+	w, err := n.fsys.store.NewFileWriter(n.bucket, n.key, base)
 	if err != nil {
 		return err
 	}
@@ -492,7 +492,7 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 	trunc := flags&syscall.O_TRUNC != 0
 	h.write = create || flags&syscall.O_ACCMODE != syscall.O_RDONLY || trunc
 	if trunc {
-		w, err := n.fsys.store.NewWriter(n.bucket, n.key, nil)
+		w, err := n.fsys.store.NewFileWriter(n.bucket, n.key, nil)
 		if err != nil {
 			return nil, toErrno(err)
 		}

@@ -376,7 +376,10 @@ func (s *Store) Copy(src *Version, dstBucket, dstKey string, o PublishOptions) (
 		if len(v.Checksums) == 0 {
 			v.Checksums = cloneMap(src.Checksums)
 		}
-		return s.putVersion(txn, dstBucket, v, ext, nil, false, o)
+		if err := s.putVersion(txn, dstBucket, v, ext, nil, false, o); err != nil {
+			return err
+		}
+		return copyPartSums(txn, src.Seq, v.Seq)
 	})
 	if err != nil {
 		return nil, err
@@ -414,6 +417,9 @@ func (s *Store) Rename(bucket, src, dst string, o PublishOptions) (*Version, err
 		v = newVersion(dst, cur.Size, po)
 		v.ETag, v.HashState, v.Parts = cur.ETag, cur.HashState, cur.Parts
 		if err := s.putVersion(txn, bucket, v, ext, nil, false, po); err != nil {
+			return err
+		}
+		if err := copyPartSums(txn, cur.Seq, v.Seq); err != nil {
 			return err
 		}
 		b, err := getBucket(txn, bucket)

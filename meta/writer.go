@@ -1,12 +1,8 @@
 package meta
 
 import (
-	"crypto/md5"
-	"encoding"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"sort"
@@ -123,16 +119,14 @@ type Writer struct {
 	dirty  bool
 	err    error
 
-	// MD5 of the content [0, hashed), valid while hashOK. Chunks are
-	// hashed when they are staged, in order, by a chain of goroutines (one
-	// per chunk, each waiting for the previous one) so that hashing
-	// overlaps the Badger write of the next chunk; hashTail is closed when
-	// the last queued chunk is hashed and hashSlots bounds the chunks in
-	// flight. Only waitHash's caller touches h while nothing is queued.
-	h         hash.Hash
-	hashed    int64
-	hashOK    bool
-	hashTail  chan struct{}
+	// The ETag's hashing (etag.go): the content in parts of partSize
+	// bytes; sums are the MD5s of full parts whose content is unchanged,
+	// ph the parts being hashed as their chunks are staged (by goroutines
+	// counted in hashWG; hashSlots bounds the chunks they hold).
+	partSize  int64
+	sums      map[int64][16]byte
+	ph        map[int64]*partHash
+	hashWG    sync.WaitGroup
 	hashSlots chan struct{}
 
 	// Staged chunks are written to Badger by goroutines (at most
@@ -156,14 +150,19 @@ const writeInFlight = 4
 // they wait to be hashed.
 const hashInFlight = 4
 
-// NewWriter starts a writer for bucket/key. base, when not nil, is the
-// version whose content the writer starts from (copy-on-write); otherwise
-// the content starts empty.
+// NewWriter starts a writer for bucket/key whose ETag is the plain MD5 of
+// the content (S3 PUT, UploadPart; NewFileWriter for the mount). base,
+// when not nil, is the version whose content the writer starts from
+// (copy-on-write); otherwise the content starts empty.
 func (s *Store) NewWriter(bucket, key string, base *Version) (*Writer, error) {
+	return s.newWriter(bucket, key, base, plainPart)
+}
+
+func (s *Store) newWriter(bucket, key string, base *Version, partSize int64) (*Writer, error) {
 	if err := ValidKey(key); err != nil {
 		return nil, err
 	}
-	w := &Writer{s: s, bucket: bucket, key: key, bufs: map[int]*[]byte{}, staged: map[uint64]chunkRef{}, h: md5.New(), hashOK: true,
+	w := &Writer{s: s, bucket: bucket, key: key, bufs: map[int]*[]byte{}, staged: map[uint64]chunkRef{}, partSize: partSize,
 		hashSlots: make(chan struct{}, hashInFlight), flight: map[uint64]*[]byte{}, writeSlots: make(chan struct{}, writeInFlight)}
 	if base != nil && !base.DeleteMarker {
 		ext, err := s.extents(base.Seq)
@@ -174,16 +173,9 @@ func (s *Store) NewWriter(bucket, key string, base *Version) (*Writer, error) {
 		if w.size != base.Size {
 			return nil, fmt.Errorf("%w: %s/%s version %s: extents cover %d bytes, record says %d", ErrCorrupt, bucket, base.Key, base.ID, w.size, base.Size)
 		}
-		w.hashOK = false
-		if len(base.HashState) > 0 {
-			if u, ok := w.h.(encoding.BinaryUnmarshaler); ok && u.UnmarshalBinary(base.HashState) == nil {
-				w.hashed, w.hashOK = base.Size, true
-			}
-		}
-		if !w.hashOK && w.size == 0 {
-			w.h.Reset()
-			w.hashed, w.hashOK = 0, true
-		}
+	}
+	if err := w.initHash(base); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -289,26 +281,20 @@ func (w *Writer) stage(i int) error {
 	w.staged[id] = ref
 	w.ext[i] = extent{id: id, off: 0, n: uint32(len(b))}
 	delete(w.bufs, i)
-	// Hash the chunk now when it continues the hashed prefix; otherwise
+	// Hash the chunk now in the parts whose hashed prefix it continues;
 	// finishHash reads what is missing back at publish. The buffer goes
-	// back to the pool once both the hash and the write are done with it.
-	start, end := w.starts[i], w.starts[i]+int64(len(b))
-	hashIt := w.hashOK && start <= w.hashed && w.hashed < end
-	users := int32(1)
-	if hashIt {
-		users = 2
-	}
-	release := w.s.holdStaging(bp, users)
+	// back to the pool once the hashes and the write are done with it.
+	pieces := w.planParts(b, w.starts[i])
+	release := w.s.holdStaging(bp, int32(1+len(pieces)))
 	if err := w.queueWrite(id, ref, bp, release); err != nil {
-		if hashIt {
-			release() // the hash's share: nothing is hashed
+		for range pieces {
+			release() // the hashes' shares: nothing is hashed
 		}
 		w.err = err // extent i names a chunk that was never written
 		return err
 	}
-	if hashIt {
-		w.queueHash(b[w.hashed-start:], release)
-		w.hashed = end
+	for _, pc := range pieces {
+		w.queueHash(pc.p, pc.data, pc.final, release)
 	}
 	return nil
 }
@@ -420,30 +406,6 @@ func (w *Writer) readExtent(e extent, in uint32, dst []byte) error {
 	return w.s.readExtent(e, in, dst)
 }
 
-// queueHash hashes p after every chunk queued before it, then calls done.
-func (w *Writer) queueHash(p []byte, done func()) {
-	w.hashSlots <- struct{}{}
-	prev, next, h, slots := w.hashTail, make(chan struct{}), w.h, w.hashSlots
-	w.hashTail = next
-	go func() {
-		if prev != nil {
-			<-prev
-		}
-		h.Write(p)
-		done()
-		<-slots
-		close(next)
-	}()
-}
-
-// waitHash waits until every queued chunk is hashed.
-func (w *Writer) waitHash() {
-	if w.hashTail != nil {
-		<-w.hashTail
-		w.hashTail = nil
-	}
-}
-
 // WriteAt writes p at off, growing the content as needed (a gap reads as
 // zeros).
 func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
@@ -465,10 +427,8 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 	if err := w.writeErr(); err != nil {
 		return 0, err
 	}
-	if off < w.hashed {
-		w.hashOK = false // rewrites hashed bytes: hash again at publish
-	}
 	end := off + int64(len(p))
+	w.invalidate(off, min(end, w.size)) // bytes already there change
 	if end > w.size {
 		if err := w.grow(end); err != nil {
 			return 0, err
@@ -591,15 +551,7 @@ func (w *Writer) Truncate(size int64) error {
 	if size > w.size {
 		return w.grow(size)
 	}
-	if size < w.hashed {
-		if size == 0 {
-			w.waitHash()
-			w.h.Reset()
-			w.hashed, w.hashOK = 0, true
-		} else {
-			w.hashOK = false
-		}
-	}
+	w.truncateHash(size)
 	keep := 0
 	if size > 0 {
 		keep = w.find(size-1) + 1
@@ -685,36 +637,6 @@ func (w *Writer) flush() error {
 		}
 	}
 	return w.drain()
-}
-
-// finishHash completes the MD5 over the content and returns the ETag and
-// the resumable hash state. A writer whose hash was invalidated by a
-// rewrite hashes the whole content again.
-func (w *Writer) finishHash() (string, []byte, error) {
-	w.waitHash()
-	if !w.hashOK || w.hashed > w.size {
-		w.h.Reset()
-		w.hashed, w.hashOK = 0, true
-	}
-	if w.hashed < w.size {
-		buf := make([]byte, 256<<10)
-		for w.hashed < w.size {
-			n := int64(len(buf))
-			if n > w.size-w.hashed {
-				n = w.size - w.hashed
-			}
-			if _, err := w.ReadAt(buf[:n], w.hashed); err != nil && !errors.Is(err, io.EOF) {
-				return "", nil, err
-			}
-			w.h.Write(buf[:n])
-			w.hashed += n
-		}
-	}
-	var state []byte
-	if m, ok := w.h.(encoding.BinaryMarshaler); ok {
-		state, _ = m.MarshalBinary()
-	}
-	return hex.EncodeToString(w.h.Sum(nil)), state, nil
 }
 
 // Abort discards every chunk staged and not yet published. The writer
