@@ -47,7 +47,7 @@ const plainPart = 1 << 62
 
 // zeroPartMD5 is the MD5 of ETagPartSize zero bytes (TestZeroPartMD5
 // checks it).
-var zeroPartMD5 = [16]byte{0x96, 0x99, 0x5b, 0x58, 0xd4, 0xcb, 0xf6, 0xaa, 0x90, 0x41, 0xb4, 0xf0, 0x0c, 0x7f, 0x6a, 0xe0}
+var zeroPartMD5 = [16]byte{0x96, 0x99, 0x5b, 0x58, 0xd4, 0xcb, 0xf6, 0xaa, 0xa9, 0x04, 0x1b, 0x4f, 0x00, 0xc7, 0xf6, 0xae}
 
 // hashSem bounds the part hashes running at once across every writer.
 var hashSem = make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
@@ -354,6 +354,10 @@ func (w *Writer) finishHash() (string, []byte, []byte, error) {
 		}()
 	}
 	wg.Wait()
+	w.reread = 0
+	for _, jb := range jobs {
+		w.reread += jb.p.hashed - jb.from
+	}
 	if err := errors.Join(errs...); err != nil {
 		// Parts half hashed are hashed again from their start.
 		for _, jb := range jobs {

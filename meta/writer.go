@@ -128,6 +128,7 @@ type Writer struct {
 	ph        map[int64]*partHash
 	hashWG    sync.WaitGroup
 	hashSlots chan struct{}
+	reread    int64 // bytes the last finishHash read back to hash (tests)
 
 	// Staged chunks are written to Badger by goroutines (at most
 	// writeInFlight at once), so the caller's next write, the MD5 of the
