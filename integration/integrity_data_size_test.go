@@ -70,6 +70,10 @@ func TestDataHugeSizes(t *testing.T) {
 	if _, err := f.WriteAt([]byte("x"), 1<<50); !errors.Is(err, syscall.EFBIG) {
 		t.Errorf("pwrite at 1 PiB: %v, want EFBIG", err)
 	}
+	// fallocate is not implemented: refused, never a 1 PiB allocation.
+	if err := syscall.Fallocate(int(f.Fd()), 0, 0, 1<<50); !errors.Is(err, syscall.EOPNOTSUPP) && !errors.Is(err, syscall.EFBIG) {
+		t.Errorf("fallocate of 1 PiB: %v, want EOPNOTSUPP or EFBIG", err)
+	}
 	f.Close()
 	if b, err := os.ReadFile(small); err != nil || string(b) != "small\n" {
 		t.Fatalf("after the refused truncates the file reads %q, %v", b, err)
