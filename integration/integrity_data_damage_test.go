@@ -155,11 +155,31 @@ func TestDataDamagedChunks(t *testing.T) {
 		t.Errorf("damaged reads counted: %d, want at least 5", got)
 	}
 
-	// Scrub on the open store finds both; so does `wormfs scrub` on the
-	// stopped store, with exit code 4.
+	// Damage past the first chunk is found mid-body: the connection is cut,
+	// the client never gets the whole body with success.
+	late := dataRand(3<<20, 10)
+	k3 := dataKeys(t, e.store)
+	if err := os.WriteFile(e.p("dmg", "late.bin"), late, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lk := newKeys(k3, dataKeys(t, e.store))
+	damage(t, e.store, lk[2], func(b []byte) []byte { b[5] ^= 0x10; return b })
+	out, err = e.s3.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("dmg"), Key: aws.String("late.bin")})
+	if err == nil {
+		body, rerr := io.ReadAll(out.Body)
+		out.Body.Close()
+		if rerr == nil {
+			t.Fatalf("GET with damage in the third chunk: %d bytes and success, want a cut connection", len(body))
+		}
+		if len(body) > 2<<20 || !bytes.Equal(body, late[:len(body)]) {
+			t.Errorf("GET with damage in the third chunk sent %d bytes, not a prefix of the first two chunks", len(body))
+		}
+	}
+
+	// Scrub on the open store finds all three.
 	bad, err := e.store.Scrub(context.Background(), nil)
-	if err != nil || len(bad) != 2 {
-		t.Fatalf("Scrub: %v, %v; want 2 damaged chunks", bad, err)
+	if err != nil || len(bad) != 3 {
+		t.Fatalf("Scrub: %v, %v; want 3 damaged chunks", bad, err)
 	}
 }
 
