@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"runtime"
@@ -467,5 +468,25 @@ func TestScrubWhileWriting(t *testing.T) {
 	close(stop)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBlockCRCs: the whole-chunk CRC32C combined from the block CRCs is
+// the CRC32C of the chunk, and each block CRC is its block's.
+func TestBlockCRCs(t *testing.T) {
+	for _, n := range []int{0, 1, crcBlock - 1, crcBlock, crcBlock + 1, 2 * crcBlock, 5*crcBlock + 77, 16 * crcBlock} {
+		b := randBytes(n, uint64(n))
+		blocks, whole := blockCRCs(b)
+		if want := crc32.Checksum(b, castagnoli); whole != want {
+			t.Errorf("%d bytes: whole CRC %08x, want %08x", n, whole, want)
+		}
+		if len(blocks) != (n+crcBlock-1)/crcBlock {
+			t.Errorf("%d bytes: %d block CRCs", n, len(blocks))
+		}
+		for i, c := range blocks {
+			if want := crc32.Checksum(b[i*crcBlock:min((i+1)*crcBlock, n)], castagnoli); c != want {
+				t.Errorf("%d bytes: block %d CRC %08x, want %08x", n, i, c, want)
+			}
+		}
 	}
 }

@@ -266,7 +266,8 @@ func (w *Writer) stage(i int) error {
 	if err := w.s.checkSpace(int64(len(b))); err != nil {
 		return err
 	}
-	ref := chunkRef{Size: uint32(len(b)), CRC: crc32.Checksum(b, castagnoli), Blocks: blockCRCs(b)}
+	blocks, crc := blockCRCs(b)
+	ref := chunkRef{Size: uint32(len(b)), CRC: crc, Blocks: blocks}
 	old := w.ext[i].id
 	if _, mine := w.staged[old]; mine {
 		if w.inFlight(old) {
