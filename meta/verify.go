@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"sort"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -141,17 +142,19 @@ func (r *Reader) Verify(off, n int64) error {
 	end := min(off+n, r.size)
 	return r.s.view(func(txn *badger.Txn) error {
 		first := true
-		for i, e := range r.ext {
+		i0 := max(sort.Search(len(r.starts), func(i int) bool { return r.starts[i] > off })-1, 0)
+		for i := i0; i < len(r.ext) && r.starts[i] < end; i++ {
+			e := r.ext[i]
 			lo, hi := r.starts[i], r.starts[i]+int64(e.n)
-			if hi <= off || lo >= end || e.id == 0 {
+			if hi <= off || e.id == 0 {
 				continue
-			}
-			ref, err := chunkRecord(txn, e.id)
-			if err != nil {
-				return err
 			}
 			if first {
 				first = false
+				ref, err := chunkRecord(txn, e.id)
+				if err != nil {
+					return err
+				}
 				in := max(off, lo) - lo
 				m := min(end, hi) - lo - in
 				if err := r.s.readChunk(txn, e.id, &ref, int(int64(e.off)+in), int(m), nil); err != nil {
