@@ -44,6 +44,7 @@ var errnoTable = []struct {
 	{meta.ErrInvalidBucketName, syscall.EINVAL},
 	{meta.ErrInvalidVersionID, syscall.EINVAL},
 	{meta.ErrInvalidRange, syscall.EINVAL},
+	{meta.ErrFileTooLarge, syscall.EFBIG},
 	{meta.ErrInvalidBucketState, syscall.EINVAL},
 	// Existence.
 	{meta.ErrNoSuchBucket, syscall.ENOENT},
@@ -59,6 +60,7 @@ var errnoTable = []struct {
 	{meta.ErrNoSpace, syscall.ENOSPC},
 	{meta.ErrConflict, syscall.EAGAIN},
 	{meta.ErrStale, syscall.ESTALE},
+	{meta.ErrDamaged, syscall.EIO}, // logged and counted by meta
 	{context.Canceled, syscall.EINTR},
 }
 

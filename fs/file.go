@@ -288,7 +288,7 @@ func (n *fileNode) ensurePrivLocked(p *private) error {
 	if p.w != nil {
 		return nil
 	}
-	w, err := n.fsys.store.NewWriter(n.bucket, n.key, n.cur)
+	w, err := n.fsys.store.NewFileWriter(n.bucket, n.key, n.cur)
 	if err != nil {
 		return err
 	}
@@ -399,7 +399,7 @@ func (n *fileNode) ensureWriterLocked() error {
 		}
 		base = n.cur
 	}
-	w, err := n.fsys.store.NewWriter(n.bucket, n.key, base)
+	w, err := n.fsys.store.NewFileWriter(n.bucket, n.key, base)
 	if err != nil {
 		return err
 	}
@@ -606,7 +606,7 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 		}
 	}
 	if trunc {
-		w, err := n.fsys.store.NewWriter(n.bucket, n.key, nil)
+		w, err := n.fsys.store.NewFileWriter(n.bucket, n.key, nil)
 		if err != nil {
 			return nil, toErrno(err)
 		}
@@ -976,6 +976,9 @@ func (n *fileNode) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetA
 func (n *fileNode) truncate(c caller, h *handle, size int64) syscall.Errno {
 	if size < 0 {
 		return syscall.EINVAL
+	}
+	if size > meta.MaxSize {
+		return syscall.EFBIG
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

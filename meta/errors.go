@@ -33,6 +33,11 @@ var (
 	ErrNewerFormat        = errors.New("store was written by a newer wormfs")
 	ErrLocked             = errors.New("data directory is in use by another wormfs process")
 	ErrCorrupt            = errors.New("store record is corrupt")
+	// ErrDamaged is a stored chunk whose bytes fail their CRC32C or are
+	// missing: the read fails, nothing is served (EIO / 500).
+	ErrDamaged = errors.New("stored data is damaged")
+	// ErrFileTooLarge is a size or write offset beyond MaxSize (EFBIG).
+	ErrFileTooLarge = errors.New("file too large")
 )
 
 // notFound turns badger.ErrKeyNotFound into the given sentinel; the one

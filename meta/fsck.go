@@ -2,12 +2,9 @@ package meta
 
 import (
 	"bytes"
-	"crypto/md5"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -262,30 +259,12 @@ func (f *fsck) checkVersion(txn *badger.Txn, k, val []byte, latest map[string]*V
 	f.st.Bytes += size
 	// The version's stored checksum: its content must hash to its ETag.
 	if v.Parts == 0 && v.ETag != "" {
-		h := md5.New()
-		for _, e := range ext {
-			if e.id == 0 {
-				h.Write(make([]byte, e.n))
-				continue
-			}
-			item, err := txn.Get(keyData(e.id))
-			if err != nil {
-				f.bad(k, "extent uses chunk %d, whose data is missing", e.id)
-				return
-			}
-			err = item.Value(func(b []byte) error {
-				if int(e.off)+int(e.n) > len(b) {
-					return fmt.Errorf("chunk %d has %d bytes, extent wants %d..%d", e.id, len(b), e.off, e.off+e.n)
-				}
-				h.Write(b[e.off : e.off+e.n])
-				return nil
-			})
-			if err != nil {
-				f.bad(k, "%v", err)
-				return
-			}
+		got, err := extentsETag(txn, ext, size, v.ETag)
+		if err != nil {
+			f.bad(k, "%v", err)
+			return
 		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != v.ETag {
+		if got != v.ETag {
 			f.bad(k, "content MD5 %s does not match ETag %s", got, v.ETag)
 		}
 	}
@@ -390,15 +369,7 @@ func (f *fsck) checkChunks(txn *badger.Txn) error {
 			f.bad(k, "chunk data missing")
 			return nil
 		}
-		return item.Value(func(b []byte) error {
-			if len(b) != int(ref.Size) {
-				f.bad(keyData(id), "chunk has %d bytes, accounting says %d", len(b), ref.Size)
-			}
-			if crc32.Checksum(b, castagnoli) != ref.CRC {
-				f.bad(keyData(id), "chunk CRC32C does not match its accounting record")
-			}
-			return nil
-		})
+		return item.Value(func(b []byte) error { f.checkChunkData(id, ref, b); return nil })
 	}); err != nil {
 		return err
 	}
@@ -430,4 +401,12 @@ func (f *fsck) checkChunks(txn *badger.Txn) error {
 		}
 	}
 	return nil
+}
+
+// checkChunkData is the check of one chunk's bytes, the one every read and
+// Scrub make (checkChunk): size, CRC32C and block CRCs.
+func (f *fsck) checkChunkData(id uint64, ref chunkRef, b []byte) {
+	if why := checkChunk(ref, b); why != "" {
+		f.bad(keyData(id), "chunk damaged: %s", why)
+	}
 }

@@ -19,6 +19,8 @@ import "encoding/binary"
 //	                                                    current objects scan only these
 //	null version  'N' bucket 0 key                      seq(8) of the key's "null" version
 //	extents       'E' seq(8)                            packed extents of version seq (16 B each)
+//	part MD5s     'M' seq(8)                            MD5s of the ETag parts of version seq and
+//	                                                    the hash state of its last part (etag.go)
 //	chunk data    'D' chunk(8)                          up to ChunkSize bytes (lands in the value log)
 //	chunk ref     'R' chunk(8)                          chunkRef: reference count, size, CRC32C
 //	staged chunk  'S' chunk(8)                          chunkRef of a chunk written but not yet
@@ -40,6 +42,7 @@ const (
 	pNull    = 'N'
 	pExtents = 'E'
 	pData    = 'D'
+	pSums    = 'M'
 	pRef     = 'R'
 	pStaged  = 'S'
 	pUpload  = 'U'
@@ -103,10 +106,11 @@ func keyNull(bucket, key string) []byte {
 	return join([]byte{pNull}, []byte(bucket), []byte{0}, []byte(key))
 }
 
-func keyExtents(seq uint64) []byte { return join([]byte{pExtents}, u64(seq)) }
-func keyData(id uint64) []byte     { return join([]byte{pData}, u64(id)) }
-func keyRef(id uint64) []byte      { return join([]byte{pRef}, u64(id)) }
-func keyStaged(id uint64) []byte   { return join([]byte{pStaged}, u64(id)) }
+func keyExtents(seq uint64) []byte  { return join([]byte{pExtents}, u64(seq)) }
+func keyData(id uint64) []byte      { return join([]byte{pData}, u64(id)) }
+func keyPartSums(seq uint64) []byte { return join([]byte{pSums}, u64(seq)) }
+func keyRef(id uint64) []byte       { return join([]byte{pRef}, u64(id)) }
+func keyStaged(id uint64) []byte    { return join([]byte{pStaged}, u64(id)) }
 
 func keyUpload(id string) []byte { return join([]byte{pUpload}, []byte(id)) }
 func keyPartPrefix(id string) []byte {

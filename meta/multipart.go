@@ -146,7 +146,7 @@ func (w *Writer) CommitPart(uploadID string, n int, checksums map[string]string)
 	if err := w.flush(); err != nil {
 		return nil, err
 	}
-	etag, _, err := w.finishHash()
+	etag, _, _, err := w.finishHash()
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -375,7 +376,10 @@ func (s *Store) Copy(src *Version, dstBucket, dstKey string, o PublishOptions) (
 		if len(v.Checksums) == 0 {
 			v.Checksums = cloneMap(src.Checksums)
 		}
-		return s.putVersion(txn, dstBucket, v, ext, nil, false, o)
+		if err := s.putVersion(txn, dstBucket, v, ext, nil, false, o); err != nil {
+			return err
+		}
+		return copyPartSums(txn, src.Seq, v.Seq)
 	})
 	if err != nil {
 		return nil, err
@@ -426,6 +430,9 @@ func (s *Store) Rename(bucket, src, dst string, o PublishOptions) (*Version, err
 		if err := s.putVersion(txn, bucket, v, ext, nil, false, po); err != nil {
 			return err
 		}
+		if err := copyPartSums(txn, cur.Seq, v.Seq); err != nil {
+			return err
+		}
 		b, err := getBucket(txn, bucket)
 		if err != nil {
 			return err
@@ -447,6 +454,13 @@ type Reader struct {
 	ext    []extent
 	starts []int64
 	size   int64
+
+	// The accounting record of the chunk read last (its CRCs never change),
+	// so sequential reads of one chunk look it up once. Guarded by refMu:
+	// a Reader is shared by concurrent reads.
+	refMu  sync.Mutex
+	refID  uint64
+	refRec chunkRef
 }
 
 // NewReader opens v's content for reading.
@@ -489,7 +503,7 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 		if m > int64(len(p)-n) {
 			m = int64(len(p) - n)
 		}
-		if err := r.s.readExtent(e, uint32(in), p[n:n+int(m)]); err != nil {
+		if err := r.readExtent(e, uint32(in), p[n:n+int(m)]); err != nil {
 			return n, err
 		}
 		n += int(m)
@@ -499,6 +513,29 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// readExtent is Store.readExtent with the Reader's record cache.
+func (r *Reader) readExtent(e extent, in uint32, dst []byte) error {
+	if e.id == 0 {
+		clear(dst)
+		return nil
+	}
+	r.refMu.Lock()
+	id, rec := r.refID, r.refRec
+	r.refMu.Unlock()
+	return r.s.view(func(txn *badger.Txn) error {
+		if id != e.id {
+			var err error
+			if rec, err = chunkRecord(txn, e.id); err != nil {
+				return err
+			}
+			r.refMu.Lock()
+			r.refID, r.refRec = e.id, rec
+			r.refMu.Unlock()
+		}
+		return r.s.readChunk(txn, e.id, &rec, int(e.off+in), len(dst), dst)
+	})
 }
 
 // Stats is the chunk accounting of the store.

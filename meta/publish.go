@@ -53,7 +53,7 @@ func (w *Writer) Publish(o PublishOptions) (*Version, error) {
 	if err := w.flush(); err != nil {
 		return nil, err
 	}
-	etag, state, err := w.finishHash()
+	etag, state, sums, err := w.finishHash()
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,13 @@ func (w *Writer) Publish(o PublishOptions) (*Version, error) {
 	v.ETag, v.HashState = etag, state
 	ext := append([]extent(nil), w.ext...)
 	err = w.s.update(func(txn *badger.Txn) error {
-		return w.s.putVersion(txn, w.bucket, v, ext, w.staged, false, o)
+		if err := w.s.putVersion(txn, w.bucket, v, ext, w.staged, false, o); err != nil {
+			return err
+		}
+		if sums == nil {
+			return nil
+		}
+		return txn.Set(keyPartSums(v.Seq), sums)
 	})
 	if err != nil {
 		return nil, err
@@ -269,6 +275,9 @@ func (s *Store) removeVersion(txn *badger.Txn, v *Version, actor Actor, explicit
 		return err
 	}
 	if err := txn.Delete(keyExtents(v.Seq)); err != nil {
+		return err
+	}
+	if err := txn.Delete(keyPartSums(v.Seq)); err != nil {
 		return err
 	}
 	if err := txn.Delete(keyVersion(v.Bucket, v.Key, v.Seq)); err != nil {

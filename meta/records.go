@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -258,28 +260,120 @@ func decodeExtents(b []byte) ([]extent, error) {
 
 // chunkRef is the accounting record of one chunk: how many extents of
 // published versions and multipart parts use it, its stored size and its
-// CRC32C (checked by fsck).
+// CRC32C, then (an appended field, absent from chunks written before it)
+// the CRC32C of every crcBlock bytes of it, so that a read checks only the
+// blocks it reads (see readChunk).
 type chunkRef struct {
-	Refs uint32
-	Size uint32
-	CRC  uint32
+	Refs   uint32
+	Size   uint32
+	CRC    uint32
+	Blocks []uint32
 }
 
+// crcBlock is the span of one block CRC of a chunk: a 4 KiB random read
+// checks 64 KiB, not the whole chunk.
+const crcBlock = 64 << 10
+
+// blockCRCs returns the CRC32C of every crcBlock bytes of b and the
+// CRC32C of the whole of b, in one pass over b when its length is a
+// multiple of crcBlock (the whole CRC is then combined from the blocks').
+func blockCRCs(b []byte) ([]uint32, uint32) {
+	out := make([]uint32, 0, (len(b)+crcBlock-1)/crcBlock)
+	for i := 0; i < len(b); i += crcBlock {
+		out = append(out, crc32.Checksum(b[i:min(i+crcBlock, len(b))], castagnoli))
+	}
+	if len(b)%crcBlock != 0 || len(b) == 0 {
+		return out, crc32.Checksum(b, castagnoli)
+	}
+	var whole uint32
+	for i, c := range out {
+		if i == 0 {
+			whole = c
+			continue
+		}
+		// crc(A‖B) = shift(crc(A), |B|) ^ crc(B) for the reflected CRC
+		// with zero initial and final xor folded in, as zlib's
+		// crc32_combine: shift is multiplication by x^(8|B|) mod P,
+		// precomputed for |B| = crcBlock.
+		whole = gf2Times(blockShift(), whole) ^ c
+	}
+	return out, whole
+}
+
+// gf2Times multiplies the 32×32 GF(2) matrix mat by vec.
+func gf2Times(mat *[32]uint32, vec uint32) uint32 {
+	var sum uint32
+	for i := 0; vec != 0; i, vec = i+1, vec>>1 {
+		if vec&1 != 0 {
+			sum ^= mat[i]
+		}
+	}
+	return sum
+}
+
+func gf2Square(mat *[32]uint32) *[32]uint32 {
+	var sq [32]uint32
+	for n := range sq {
+		sq[n] = gf2Times(mat, mat[n])
+	}
+	return &sq
+}
+
+// blockShift is the operator that appends crcBlock zero bytes to a
+// CRC32C (zlib's crc32_combine for a fixed length), computed once.
+var blockShift = sync.OnceValue(func() *[32]uint32 {
+	var op [32]uint32  // one zero bit
+	op[0] = 0x82F63B78 // Castagnoli, reflected
+	for n, row := 1, uint32(1); n < 32; n, row = n+1, row<<1 {
+		op[n] = row
+	}
+	m := gf2Square(gf2Square(gf2Square(&op))) // one zero byte
+	var res *[32]uint32
+	for n := crcBlock; n > 0; n >>= 1 { // crcBlock zero bytes, by squaring
+		if n&1 != 0 {
+			if res == nil {
+				res = m
+			} else {
+				var r [32]uint32
+				for i := range r {
+					r[i] = gf2Times(m, res[i])
+				}
+				res = &r
+			}
+		}
+		m = gf2Square(m)
+	}
+	return res
+})
+
 func (c chunkRef) encode() []byte {
-	b := make([]byte, 12)
+	b := make([]byte, 12+4*len(c.Blocks))
 	binary.BigEndian.PutUint32(b, c.Refs)
 	binary.BigEndian.PutUint32(b[4:], c.Size)
 	binary.BigEndian.PutUint32(b[8:], c.CRC)
+	for i, x := range c.Blocks {
+		binary.BigEndian.PutUint32(b[12+4*i:], x)
+	}
 	return b
 }
 
 func decodeChunkRef(b []byte) (chunkRef, error) {
-	if len(b) != 12 {
+	if len(b) < 12 || len(b)%4 != 0 {
 		return chunkRef{}, fmt.Errorf("%w: chunk ref of %d bytes", ErrCorrupt, len(b))
 	}
-	return chunkRef{
+	c := chunkRef{
 		Refs: binary.BigEndian.Uint32(b),
 		Size: binary.BigEndian.Uint32(b[4:]),
 		CRC:  binary.BigEndian.Uint32(b[8:]),
-	}, nil
+	}
+	if n := (len(b) - 12) / 4; n > 0 {
+		if n != (int(c.Size)+crcBlock-1)/crcBlock {
+			return chunkRef{}, fmt.Errorf("%w: chunk ref with %d block CRCs for %d bytes", ErrCorrupt, n, c.Size)
+		}
+		c.Blocks = make([]uint32, n)
+		for i := range c.Blocks {
+			c.Blocks[i] = binary.BigEndian.Uint32(b[12+4*i:])
+		}
+	}
+	return c, nil
 }

@@ -143,6 +143,8 @@ type Store struct {
 	// chunkWrites counts the Writers' chunk writes in flight; Close waits
 	// for them (Badger must not be written while it closes).
 	chunkWrites sync.WaitGroup
+
+	damaged atomic.Int64 // chunk reads refused by their check (verify.go)
 }
 
 // BadgerOptions returns the Badger options wormfs uses for dir: bounded

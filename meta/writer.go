@@ -1,12 +1,8 @@
 package meta
 
 import (
-	"crypto/md5"
-	"encoding"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"sort"
@@ -91,6 +87,15 @@ func putBuf(bp *[]byte) {
 	}
 }
 
+// MaxSize is the largest content size and write end, S3's largest object
+// (5 TiB): beyond it writes and truncates fail with ErrFileTooLarge.
+const MaxSize = 5 << 40
+
+// maxHole is the longest hole extent: a hole costs one extent per 2 GiB,
+// not one per chunk (a 4 TiB hole is 2048 extents, 32 KiB). A write into a
+// hole splits the chunk-aligned piece it touches off the hole (splitHole).
+const maxHole = 1 << 31
+
 // Writer builds the content of a new version. Writes land in at most
 // maxDirty chunk buffers; full or evicted buffers are staged into the store
 // as chunks in their own small transactions, never one giant transaction.
@@ -114,17 +119,16 @@ type Writer struct {
 	dirty  bool
 	err    error
 
-	// MD5 of the content [0, hashed), valid while hashOK. Chunks are
-	// hashed when they are staged, in order, by a chain of goroutines (one
-	// per chunk, each waiting for the previous one) so that hashing
-	// overlaps the Badger write of the next chunk; hashTail is closed when
-	// the last queued chunk is hashed and hashSlots bounds the chunks in
-	// flight. Only waitHash's caller touches h while nothing is queued.
-	h         hash.Hash
-	hashed    int64
-	hashOK    bool
-	hashTail  chan struct{}
+	// The ETag's hashing (etag.go): the content in parts of partSize
+	// bytes; sums are the MD5s of full parts whose content is unchanged,
+	// ph the parts being hashed as their chunks are staged (by goroutines
+	// counted in hashWG; hashSlots bounds the chunks they hold).
+	partSize  int64
+	sums      map[int64][16]byte
+	ph        map[int64]*partHash
+	hashWG    sync.WaitGroup
 	hashSlots chan struct{}
+	reread    int64 // bytes the last finishHash read back to hash (tests)
 
 	// Staged chunks are written to Badger by goroutines (at most
 	// writeInFlight at once), so the caller's next write, the MD5 of the
@@ -147,14 +151,19 @@ const writeInFlight = 4
 // they wait to be hashed.
 const hashInFlight = 4
 
-// NewWriter starts a writer for bucket/key. base, when not nil, is the
-// version whose content the writer starts from (copy-on-write); otherwise
-// the content starts empty.
+// NewWriter starts a writer for bucket/key whose ETag is the plain MD5 of
+// the content (S3 PUT, UploadPart; NewFileWriter for the mount). base,
+// when not nil, is the version whose content the writer starts from
+// (copy-on-write); otherwise the content starts empty.
 func (s *Store) NewWriter(bucket, key string, base *Version) (*Writer, error) {
+	return s.newWriter(bucket, key, base, plainPart)
+}
+
+func (s *Store) newWriter(bucket, key string, base *Version, partSize int64) (*Writer, error) {
 	if err := ValidKey(key); err != nil {
 		return nil, err
 	}
-	w := &Writer{s: s, bucket: bucket, key: key, bufs: map[int]*[]byte{}, staged: map[uint64]chunkRef{}, h: md5.New(), hashOK: true,
+	w := &Writer{s: s, bucket: bucket, key: key, bufs: map[int]*[]byte{}, staged: map[uint64]chunkRef{}, partSize: partSize,
 		hashSlots: make(chan struct{}, hashInFlight), flight: map[uint64]*[]byte{}, writeSlots: make(chan struct{}, writeInFlight)}
 	if base != nil && !base.DeleteMarker {
 		ext, err := s.extents(base.Seq)
@@ -165,16 +174,9 @@ func (s *Store) NewWriter(bucket, key string, base *Version) (*Writer, error) {
 		if w.size != base.Size {
 			return nil, fmt.Errorf("%w: %s/%s version %s: extents cover %d bytes, record says %d", ErrCorrupt, bucket, base.Key, base.ID, w.size, base.Size)
 		}
-		w.hashOK = false
-		if len(base.HashState) > 0 {
-			if u, ok := w.h.(encoding.BinaryUnmarshaler); ok && u.UnmarshalBinary(base.HashState) == nil {
-				w.hashed, w.hashOK = base.Size, true
-			}
-		}
-		if !w.hashOK && w.size == 0 {
-			w.h.Reset()
-			w.hashed, w.hashOK = 0, true
-		}
+	}
+	if err := w.initHash(base); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -264,7 +266,8 @@ func (w *Writer) stage(i int) error {
 	if err := w.s.checkSpace(int64(len(b))); err != nil {
 		return err
 	}
-	ref := chunkRef{Size: uint32(len(b)), CRC: crc32.Checksum(b, castagnoli)}
+	blocks, crc := blockCRCs(b)
+	ref := chunkRef{Size: uint32(len(b)), CRC: crc, Blocks: blocks}
 	old := w.ext[i].id
 	if _, mine := w.staged[old]; mine {
 		if w.inFlight(old) {
@@ -280,26 +283,20 @@ func (w *Writer) stage(i int) error {
 	w.staged[id] = ref
 	w.ext[i] = extent{id: id, off: 0, n: uint32(len(b))}
 	delete(w.bufs, i)
-	// Hash the chunk now when it continues the hashed prefix; otherwise
+	// Hash the chunk now in the parts whose hashed prefix it continues;
 	// finishHash reads what is missing back at publish. The buffer goes
-	// back to the pool once both the hash and the write are done with it.
-	start, end := w.starts[i], w.starts[i]+int64(len(b))
-	hashIt := w.hashOK && start <= w.hashed && w.hashed < end
-	users := int32(1)
-	if hashIt {
-		users = 2
-	}
-	release := w.s.holdStaging(bp, users)
+	// back to the pool once the hashes and the write are done with it.
+	pieces := w.planParts(b, w.starts[i])
+	release := w.s.holdStaging(bp, int32(1+len(pieces)))
 	if err := w.queueWrite(id, ref, bp, release); err != nil {
-		if hashIt {
-			release() // the hash's share: nothing is hashed
+		for range pieces {
+			release() // the hashes' shares: nothing is hashed
 		}
 		w.err = err // extent i names a chunk that was never written
 		return err
 	}
-	if hashIt {
-		w.queueHash(b[w.hashed-start:], release)
-		w.hashed = end
+	for _, pc := range pieces {
+		w.queueHash(pc.p, pc.data, pc.final, release)
 	}
 	return nil
 }
@@ -411,30 +408,6 @@ func (w *Writer) readExtent(e extent, in uint32, dst []byte) error {
 	return w.s.readExtent(e, in, dst)
 }
 
-// queueHash hashes p after every chunk queued before it, then calls done.
-func (w *Writer) queueHash(p []byte, done func()) {
-	w.hashSlots <- struct{}{}
-	prev, next, h, slots := w.hashTail, make(chan struct{}), w.h, w.hashSlots
-	w.hashTail = next
-	go func() {
-		if prev != nil {
-			<-prev
-		}
-		h.Write(p)
-		done()
-		<-slots
-		close(next)
-	}()
-}
-
-// waitHash waits until every queued chunk is hashed.
-func (w *Writer) waitHash() {
-	if w.hashTail != nil {
-		<-w.hashTail
-		w.hashTail = nil
-	}
-}
-
 // WriteAt writes p at off, growing the content as needed (a gap reads as
 // zeros).
 func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
@@ -447,13 +420,17 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if off >= MaxSize {
+		return 0, fmt.Errorf("%w: write at %d, the largest size is %d", ErrFileTooLarge, off, int64(MaxSize))
+	}
+	if off+int64(len(p)) > MaxSize {
+		p = p[:MaxSize-off] // as write(2) does at the size limit: a short write, EFBIG next
+	}
 	if err := w.writeErr(); err != nil {
 		return 0, err
 	}
-	if off < w.hashed {
-		w.hashOK = false // rewrites hashed bytes: hash again at publish
-	}
 	end := off + int64(len(p))
+	w.invalidate(off, min(end, w.size)) // bytes already there change
 	if end > w.size {
 		if err := w.grow(end); err != nil {
 			return 0, err
@@ -463,6 +440,9 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 	for n < len(p) {
 		pos := off + int64(n)
 		i := w.find(pos)
+		if w.ext[i].id == 0 && w.ext[i].n > ChunkSize {
+			i = w.splitHole(i, pos)
+		}
 		e := w.ext[i]
 		in := pos - w.starts[i]
 		m := int64(e.n) - in
@@ -482,19 +462,23 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 }
 
 // grow extends the content to size with zeros: the last extent, when it is
-// a buffer or shorter than a chunk, grows first; then hole extents.
+// a hole, grows as a hole (up to maxHole); when it is a buffer or a chunk
+// shorter than a chunk, its buffer grows to a whole chunk; then hole
+// extents of up to maxHole follow. No memory or work in proportion to the
+// hole.
 func (w *Writer) grow(size int64) error {
-	if n := len(w.ext); n > 0 && w.ext[n-1].n < ChunkSize {
+	if n := len(w.ext); n > 0 {
 		i := n - 1
 		e := w.ext[i]
-		add := int64(ChunkSize - e.n)
-		if add > size-w.size {
-			add = size - w.size
-		}
-		if _, buffered := w.bufs[i]; e.id == 0 && !buffered {
+		_, buffered := w.bufs[i]
+		switch {
+		case e.id == 0 && !buffered && e.n < maxHole:
+			add := min(int64(maxHole-e.n), size-w.size)
 			w.ext[i].n += uint32(add) // a hole grows as a hole
-		} else {
+			w.size += add
+		case e.n < ChunkSize && (e.id != 0 || buffered):
 			// a chunk, or a hole already written to: its buffer grows
+			add := min(int64(ChunkSize-e.n), size-w.size)
 			bp, err := w.load(i, true)
 			if err != nil {
 				return err
@@ -504,19 +488,49 @@ func (w *Writer) grow(size int64) error {
 			w.bufs[i] = bp
 			clear((*bp)[old:])
 			w.ext[i].n += uint32(add)
+			w.size += add
 		}
-		w.size += add
 	}
 	for w.size < size {
-		n := int64(ChunkSize)
-		if n > size-w.size {
-			n = size - w.size
-		}
+		n := min(int64(maxHole), size-w.size)
 		w.ext = append(w.ext, extent{id: 0, n: uint32(n)})
 		w.starts = append(w.starts, w.size)
 		w.size += n
 	}
 	return nil
+}
+
+// splitHole splits hole extent i (longer than a chunk, so not a buffer)
+// around the chunk-aligned piece holding pos and returns the piece's
+// index. Buffers of later extents move with their extents.
+func (w *Writer) splitHole(i int, pos int64) int {
+	start, e := w.starts[i], w.ext[i]
+	end := start + int64(e.n)
+	a := max(pos-pos%ChunkSize, start)
+	b := min(a+ChunkSize, end)
+	var ext []extent
+	var starts []int64
+	if a > start {
+		ext, starts = append(ext, extent{n: uint32(a - start)}), append(starts, start)
+	}
+	piece := i + len(ext)
+	ext, starts = append(ext, extent{n: uint32(b - a)}), append(starts, a)
+	if end > b {
+		ext, starts = append(ext, extent{n: uint32(end - b)}), append(starts, b)
+	}
+	if shift := len(ext) - 1; shift > 0 {
+		bufs := make(map[int]*[]byte, len(w.bufs))
+		for j, bp := range w.bufs {
+			if j > i {
+				j += shift
+			}
+			bufs[j] = bp
+		}
+		w.bufs = bufs
+	}
+	w.ext = append(w.ext[:i], append(ext, w.ext[i+1:]...)...)
+	w.starts = append(w.starts[:i], append(starts, w.starts[i+1:]...)...)
+	return piece
 }
 
 // Truncate sets the content size: shrinking drops the tail (sharing the
@@ -528,6 +542,9 @@ func (w *Writer) Truncate(size int64) error {
 	if size < 0 {
 		return fmt.Errorf("%w: negative size", ErrInvalidRange)
 	}
+	if size > MaxSize {
+		return fmt.Errorf("%w: size %d, the largest is %d", ErrFileTooLarge, size, int64(MaxSize))
+	}
 	if size == w.size {
 		w.dirty = true
 		return nil
@@ -536,15 +553,7 @@ func (w *Writer) Truncate(size int64) error {
 	if size > w.size {
 		return w.grow(size)
 	}
-	if size < w.hashed {
-		if size == 0 {
-			w.waitHash()
-			w.h.Reset()
-			w.hashed, w.hashOK = 0, true
-		} else {
-			w.hashOK = false
-		}
-	}
+	w.truncateHash(size)
 	keep := 0
 	if size > 0 {
 		keep = w.find(size-1) + 1
@@ -632,36 +641,6 @@ func (w *Writer) flush() error {
 	return w.drain()
 }
 
-// finishHash completes the MD5 over the content and returns the ETag and
-// the resumable hash state. A writer whose hash was invalidated by a
-// rewrite hashes the whole content again.
-func (w *Writer) finishHash() (string, []byte, error) {
-	w.waitHash()
-	if !w.hashOK || w.hashed > w.size {
-		w.h.Reset()
-		w.hashed, w.hashOK = 0, true
-	}
-	if w.hashed < w.size {
-		buf := make([]byte, 256<<10)
-		for w.hashed < w.size {
-			n := int64(len(buf))
-			if n > w.size-w.hashed {
-				n = w.size - w.hashed
-			}
-			if _, err := w.ReadAt(buf[:n], w.hashed); err != nil && !errors.Is(err, io.EOF) {
-				return "", nil, err
-			}
-			w.h.Write(buf[:n])
-			w.hashed += n
-		}
-	}
-	var state []byte
-	if m, ok := w.h.(encoding.BinaryMarshaler); ok {
-		state, _ = m.MarshalBinary()
-	}
-	return hex.EncodeToString(w.h.Sum(nil)), state, nil
-}
-
 // Abort discards every chunk staged and not yet published. The writer
 // cannot be used afterwards.
 func (w *Writer) Abort() error {
@@ -683,21 +662,15 @@ func (w *Writer) Abort() error {
 	return w.s.deleteStaged(ids)
 }
 
-// readExtent copies len(dst) bytes of e starting at in into dst.
+// readExtent copies len(dst) bytes of e starting at in into dst, checked
+// by readChunk.
 func (s *Store) readExtent(e extent, in uint32, dst []byte) error {
 	if e.id == 0 {
 		clear(dst)
 		return nil
 	}
 	return s.view(func(txn *badger.Txn) error {
-		item, err := txn.Get(keyData(e.id))
-		if err != nil {
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				return fmt.Errorf("%w: chunk %d", ErrStale, e.id)
-			}
-			return err
-		}
-		return item.Value(func(b []byte) error { return copyExtent(e, in, b, dst) })
+		return s.readChunk(txn, e.id, nil, int(e.off+in), len(dst), dst)
 	})
 }
 

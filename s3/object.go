@@ -544,14 +544,28 @@ func (q *request) serveObject(withBody bool) error {
 			return err
 		}
 	}
+	start, length, status := int64(0), v.Size, http.StatusOK
+	if rng != nil {
+		start, length, status = rng.start, rng.length, http.StatusPartialContent
+	}
+	// Before any header: every chunk the body needs is there and the first
+	// one passes its CRC32C, so damage is an error status (500
+	// InternalError), not 200 and a cut connection.
+	var rd *meta.Reader
+	if withBody && length > 0 {
+		if rd, err = q.s.store.NewReader(v); err != nil {
+			return err
+		}
+		if err := rd.Verify(start, length); err != nil {
+			return err
+		}
+	}
 	q.objectHeaders(b, v)
 	h := q.w.Header()
 	for hdr, x := range overrides {
 		h.Set(hdr, x)
 	}
-	start, length, status := int64(0), v.Size, http.StatusOK
 	if rng != nil {
-		start, length, status = rng.start, rng.length, http.StatusPartialContent
 		h.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(start+length-1, 10)+"/"+strconv.FormatInt(v.Size, 10))
 	} else if strings.EqualFold(q.r.Header.Get("x-amz-checksum-mode"), "ENABLED") && len(v.Checksums) > 0 {
 		checksumHeaders(h, v.Checksums)
@@ -565,10 +579,6 @@ func (q *request) serveObject(withBody bool) error {
 	if !withBody || length == 0 {
 		q.w.WriteHeader(status)
 		return nil
-	}
-	rd, err := q.s.store.NewReader(v)
-	if err != nil {
-		return err
 	}
 	q.w.WriteHeader(status)
 	bp := ioBufPool.Get().(*[]byte)
@@ -588,7 +598,8 @@ func (q *request) serveObject(withBody bool) error {
 		}
 		if err != nil && !(errors.Is(err, io.EOF) && off == end) {
 			// The status is out: cut the connection so the client sees a
-			// short body, not a wrong one.
+			// short body, not a wrong one (a chunk failing its CRC32C
+			// mid-body included: its bytes are never written).
 			q.s.logger.Printf("s3: %s: reading %s/%s version %s at %d: %v", q.id, q.bucket, q.key, v.ID, off, err)
 			panic(http.ErrAbortHandler)
 		}

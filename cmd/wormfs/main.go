@@ -39,6 +39,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			serveCommand(),
 			fsckCommand(),
+			scrubCommand(),
 			auditCommand(),
 			versionsCommand(),
 			retentionCommand(),

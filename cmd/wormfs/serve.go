@@ -200,7 +200,7 @@ func serve(c *cli.Context) error {
 	defer func() { signal.Stop(usr1); close(usr1) }()
 	go func() {
 		for range usr1 {
-			logger.Print(runtimeStats())
+			logger.Printf("%s damaged-reads=%d", runtimeStats(), store.DamagedReads())
 		}
 	}()
 
