@@ -363,24 +363,52 @@ func (s *Store) AbortUpload(uploadID string) error {
 		if _, err := getUpload(txn, uploadID); err != nil {
 			return err
 		}
-		parts, err := listPartsTxn(txn, uploadID)
+		return abortUploadTxn(s, txn, uploadID)
+	})
+}
+
+// abortUploadTxn frees the parts of an upload and removes it.
+func abortUploadTxn(s *Store, txn *badger.Txn, uploadID string) error {
+	parts, err := listPartsTxn(txn, uploadID)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		pe, err := decodeExtents(p.Extents)
 		if err != nil {
 			return err
 		}
-		for _, p := range parts {
-			pe, err := decodeExtents(p.Extents)
-			if err != nil {
-				return err
-			}
-			if err := s.unrefExtents(txn, pe); err != nil {
-				return err
-			}
-			if err := txn.Delete(keyPart(uploadID, p.Number)); err != nil {
-				return err
-			}
+		if err := s.unrefExtents(txn, pe); err != nil {
+			return err
 		}
-		return txn.Delete(keyUpload(uploadID))
-	})
+		if err := txn.Delete(keyPart(uploadID, p.Number)); err != nil {
+			return err
+		}
+	}
+	return txn.Delete(keyUpload(uploadID))
+}
+
+// abortBucketUploads aborts every upload in progress in bucket.
+func abortBucketUploads(s *Store, txn *badger.Txn, bucket string) error {
+	var ids []string
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pUpload}, PrefetchValues: true})
+	for it.Rewind(); it.Valid(); it.Next() {
+		u := new(Upload)
+		if err := it.Item().Value(func(b []byte) error { return jsonUnmarshal(b, u) }); err != nil {
+			it.Close()
+			return err
+		}
+		if u.Bucket == bucket {
+			ids = append(ids, u.ID)
+		}
+	}
+	it.Close()
+	for _, id := range ids {
+		if err := abortUploadTxn(s, txn, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ListUploads returns the uploads in progress in bucket whose key starts
@@ -435,20 +463,4 @@ func sortUploads(us []*Upload) {
 			us[j-1], us[j] = b, a
 		}
 	}
-}
-
-func countUploads(txn *badger.Txn, bucket string) (int, error) {
-	n := 0
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pUpload}, PrefetchValues: true})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		u := new(Upload)
-		if err := it.Item().Value(func(b []byte) error { return jsonUnmarshal(b, u) }); err != nil {
-			return 0, err
-		}
-		if u.Bucket == bucket {
-			n++
-		}
-	}
-	return n, nil
 }
