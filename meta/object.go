@@ -371,7 +371,8 @@ func (s *Store) Copy(src *Version, dstBucket, dstKey string, o PublishOptions) (
 			return fmt.Errorf("%w: copy source", ErrStale)
 		}
 		v = newVersion(dstKey, src.Size, o)
-		v.ETag, v.HashState, v.Parts = src.ETag, src.HashState, src.Parts
+		v.ETag, v.HashState = src.ETag, src.HashState
+		v.copyParts(src)
 		if len(v.Checksums) == 0 {
 			v.Checksums = cloneMap(src.Checksums)
 		}
@@ -410,8 +411,10 @@ func (s *Store) Rename(bucket, src, dst string, o PublishOptions) (*Version, err
 		po := o
 		po.Mode, po.UID, po.GID, po.Mtime, po.Link = cur.Mode, cur.UID, cur.GID, cur.Mtime, cur.Link
 		po.ContentType, po.UserMeta, po.Tags, po.Checksums = cur.ContentType, cur.UserMeta, cur.Tags, cur.Checksums
+		po.Headers = cur.Headers
 		v = newVersion(dst, cur.Size, po)
-		v.ETag, v.HashState, v.Parts = cur.ETag, cur.HashState, cur.Parts
+		v.ETag, v.HashState = cur.ETag, cur.HashState
+		v.copyParts(cur)
 		if err := s.putVersion(txn, bucket, v, ext, nil, false, po); err != nil {
 			return err
 		}
