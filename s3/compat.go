@@ -335,7 +335,7 @@ type attrChecksumXML struct {
 }
 
 type attrObjectParts struct {
-	TotalPartsCount      int            `xml:"TotalPartsCount"`
+	TotalPartsCount      int            `xml:"PartsCount"`
 	PartNumberMarker     int            `xml:"PartNumberMarker"`
 	NextPartNumberMarker int            `xml:"NextPartNumberMarker"`
 	MaxParts             int            `xml:"MaxParts"`
