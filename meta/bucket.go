@@ -157,8 +157,9 @@ func (s *Store) ListBuckets() ([]*Bucket, error) {
 	return out, err
 }
 
-// DeleteBucket removes an empty bucket: one that holds no version, no
-// delete marker and no multipart upload in progress.
+// DeleteBucket removes an empty bucket: one that holds no version and no
+// delete marker. Multipart uploads still in progress are aborted with it,
+// as in S3.
 func (s *Store) DeleteBucket(name string, actor Actor) error {
 	// Exclusive: the emptiness check is a scan, which conflict detection
 	// does not protect against concurrent inserts (see bucketGate).
@@ -174,10 +175,10 @@ func (s *Store) DeleteBucket(name string, actor Actor) error {
 		if any {
 			return fmt.Errorf("%w: %s", ErrBucketNotEmpty, name)
 		}
-		if n, err := countUploads(txn, name); err != nil {
+		// As S3 does, the bucket's unfinished uploads go with it (no
+		// other commit interleaves, so no part lands meanwhile).
+		if err := abortBucketUploads(s, txn, name); err != nil {
 			return err
-		} else if n > 0 {
-			return fmt.Errorf("%w: %s has %d multipart uploads in progress", ErrBucketNotEmpty, name, n)
 		}
 		if err := txn.Delete(keyBucket(name)); err != nil {
 			return err

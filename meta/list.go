@@ -3,6 +3,7 @@ package meta
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -155,12 +156,14 @@ func (s *Store) ListVersions(bucket string, o VersionListOptions) (*VersionListR
 		if o.KeyMarker != "" && o.KeyMarker >= o.Prefix {
 			start = successor(keyObjectPrefix(bucket, o.KeyMarker)) // after every version of the marker
 			if o.VersionIDMarker != "" {
-				v, err := getVersion(txn, bucket, o.KeyMarker, o.VersionIDMarker)
-				if v == nil && err != nil {
+				s, err := versionMarkerStart(txn, bucket, o.KeyMarker, o.VersionIDMarker)
+				if err != nil {
 					return err
 				}
-				start = successor(keyVersion(bucket, o.KeyMarker, v.Seq))
-				lastKey = o.KeyMarker
+				start = s
+				if newerVersionExists(txn, bucket, o.KeyMarker, start) {
+					lastKey = o.KeyMarker
+				}
 			}
 			if cp := commonPrefix(o.KeyMarker, o.Prefix, o.Delimiter); cp != "" && o.KeyMarker == cp && o.VersionIDMarker == "" {
 				start = successor(join(base, []byte(cp)))
@@ -217,6 +220,43 @@ func (s *Store) ListVersions(bucket string, o VersionListOptions) (*VersionListR
 		res.NextKeyMarker, res.NextVersionIDMarker = "", ""
 	}
 	return res, nil
+}
+
+// versionMarkerStart returns where a listing after version id of key
+// starts. Markers are positions, as in S3: a version id that is no longer
+// there (a "list a page, delete it, list the next" loop) still names the
+// place where its version was, because a wormfs version id is its
+// sequence number. The null version alone has no position once it is
+// gone; the listing then restarts at the key's first version, which can
+// repeat versions but never skips one.
+func versionMarkerStart(txn *badger.Txn, bucket, key, id string) ([]byte, error) {
+	if id == NullVersionID {
+		v, err := getNull(txn, bucket, key)
+		switch {
+		case err == nil:
+			return successor(keyVersion(bucket, key, v.Seq)), nil
+		case errors.Is(err, ErrNoSuchVersion):
+			return keyObjectPrefix(bucket, key), nil
+		default:
+			return nil, err
+		}
+	}
+	seq, err := parseVersionID(id)
+	if err != nil {
+		return nil, err
+	}
+	return successor(keyVersion(bucket, key, seq)), nil
+}
+
+// newerVersionExists reports whether key has a version whose index key
+// sorts before start (one newer than the listing's starting point): then
+// the first version listed of key is not its latest.
+func newerVersionExists(txn *badger.Txn, bucket, key string, start []byte) bool {
+	p := keyObjectPrefix(bucket, key)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: false})
+	defer it.Close()
+	it.Rewind()
+	return it.Valid() && bytes.Compare(it.Item().Key(), start) < 0
 }
 
 // IsDir reports whether any current object has the key prefix dir + "/"

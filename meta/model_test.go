@@ -60,6 +60,7 @@ func TestModel(t *testing.T) {
 
 type mVersion struct {
 	id      string
+	seq     uint64 // the store's sequence number (the position in listings)
 	dm      bool
 	data    []byte
 	created time.Time
@@ -580,7 +581,7 @@ func (r *modelRun) commit(op, bucket, key string, v *mVersion, got *Version) {
 	r.t.Helper()
 	b := r.buckets[bucket]
 	r.checkNewID(op, b, got)
-	v.id = got.ID
+	v.id, v.seq = got.ID, got.Seq
 	r.checkVersion(op, bucket, key, got, v)
 	if b.versioning != VersioningEnabled {
 		if old := b.null(key); old != nil {
@@ -1432,16 +1433,22 @@ func (r *modelRun) modelListVersions(bucket string, o VersionListOptions) ([]mEn
 	if o.KeyMarker != "" && o.KeyMarker >= o.Prefix {
 		markerKey = o.KeyMarker
 	}
-	markerVersion := -1 // index of the version marker within markerKey
+	// A version-id marker is a position (issue 17): versions of markerKey
+	// older than the version it names are listed, whether or not that
+	// version is still there. A gone null version has no position: all
+	// versions of markerKey are listed.
+	markerSeq := ^uint64(0)
 	if markerKey != "" && o.VersionIDMarker != "" {
-		found := false
-		for i, v := range b.keys[markerKey] {
-			if v.id == o.VersionIDMarker {
-				markerVersion, found = i, true
+		if o.VersionIDMarker == NullVersionID {
+			if nv := b.null(markerKey); nv != nil {
+				markerSeq = nv.seq
 			}
-		}
-		if !found {
-			return nil, ErrNoSuchVersion
+		} else {
+			seq, err := parseVersionID(o.VersionIDMarker)
+			if err != nil {
+				return nil, ErrInvalidVersionID
+			}
+			markerSeq = seq
 		}
 	}
 	var out []mEntry
@@ -1460,7 +1467,7 @@ func (r *modelRun) modelListVersions(bucket string, o VersionListOptions) ([]mEn
 			continue
 		}
 		for i, v := range b.keys[k] {
-			if markerKey != "" && (k < markerKey || k == markerKey && (o.VersionIDMarker == "" || i <= markerVersion)) {
+			if markerKey != "" && (k < markerKey || k == markerKey && (o.VersionIDMarker == "" || v.seq >= markerSeq)) {
 				continue
 			}
 			out = append(out, mEntry{name: k, v: v, latest: i == 0})

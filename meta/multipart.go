@@ -38,6 +38,7 @@ type Upload struct {
 	LegalHold   bool              `json:"hold,omitempty"`
 	ChecksumAlg string            `json:"sumAlg,omitempty"`
 	Actor       string            `json:"actor,omitempty"`
+	Headers     map[string]string `json:"hdrs,omitempty"` // standard headers for the version (Version.Headers)
 }
 
 // Part is one uploaded part.
@@ -57,7 +58,8 @@ func (s *Store) CreateUpload(bucket, key string, o PublishOptions, checksumAlg s
 		return nil, err
 	}
 	u := &Upload{Bucket: bucket, Key: key, ContentType: o.ContentType, UserMeta: cloneMap(o.UserMeta), Tags: cloneMap(o.Tags),
-		RetMode: o.Retention.Mode, RetUntil: o.Retention.Until, LegalHold: o.LegalHold, ChecksumAlg: checksumAlg, Actor: o.Actor.Name}
+		RetMode: o.Retention.Mode, RetUntil: o.Retention.Until, LegalHold: o.LegalHold, ChecksumAlg: checksumAlg, Actor: o.Actor.Name,
+		Headers: cloneMap(o.Headers)}
 	err := s.update(func(txn *badger.Txn) error {
 		b, err := getBucket(txn, bucket)
 		if err != nil {
@@ -307,8 +309,8 @@ func (s *Store) CompleteUpload(uploadID string, parts []CompletePart, sync bool,
 		}
 		var ext []extent
 		var size int64
-		h := md5.New()
 		used := map[int]bool{}
+		sizes := make([]int64, 0, len(parts))
 		for i, cp := range parts {
 			p, ok := byNum[cp.Number]
 			if !ok || strings.Trim(cp.ETag, `"`) != p.ETag {
@@ -323,8 +325,7 @@ func (s *Store) CompleteUpload(uploadID string, parts []CompletePart, sync bool,
 			}
 			ext = append(ext, pe...)
 			size += p.Size
-			sum, _ := hex.DecodeString(p.ETag)
-			h.Write(sum)
+			sizes = append(sizes, p.Size)
 			used[p.Number] = true
 		}
 		for _, p := range stored {
@@ -345,10 +346,11 @@ func (s *Store) CompleteUpload(uploadID string, parts []CompletePart, sync bool,
 			return err
 		}
 		o := PublishOptions{Actor: actor, ContentType: u.ContentType, UserMeta: u.UserMeta, Tags: u.Tags,
-			Retention: lockctl.Retention{Mode: u.RetMode, Until: u.RetUntil}, LegalHold: u.LegalHold}
+			Retention: lockctl.Retention{Mode: u.RetMode, Until: u.RetUntil}, LegalHold: u.LegalHold, Headers: u.Headers}
 		v = newVersion(u.Key, size, o)
-		v.ETag = fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(parts))
-		v.Parts = len(parts)
+		v.ETag = MultipartETag(parts)
+		v.setPartSizes(sizes)
+		v.UploadID = uploadID
 		return s.putVersion(txn, u.Bucket, v, ext, nil, true, o)
 	})
 	if err != nil {
@@ -357,30 +359,98 @@ func (s *Store) CompleteUpload(uploadID string, parts []CompletePart, sync bool,
 	return v, s.syncIfNeeded(sync)
 }
 
+// MultipartETag is the ETag of a version completed from parts: the MD5 of
+// the parts' MD5s, with "-N".
+func MultipartETag(parts []CompletePart) string {
+	h := md5.New()
+	for _, cp := range parts {
+		sum, _ := hex.DecodeString(strings.Trim(cp.ETag, `"`))
+		h.Write(sum)
+	}
+	return fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(parts))
+}
+
+// CompletedVersion finds the version of key in bucket that upload
+// uploadID was completed as, for a CompleteMultipartUpload repeated after
+// the upload is gone (S3 answers it again). Only versions of the key
+// newest first are read, at most limit of them.
+func (s *Store) CompletedVersion(bucket, key, uploadID string, limit int) (*Version, error) {
+	var found *Version
+	err := s.view(func(txn *badger.Txn) error {
+		if _, err := getBucket(txn, bucket); err != nil {
+			return err
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: keyObjectPrefix(bucket, key), PrefetchValues: true})
+		defer it.Close()
+		n := 0
+		for it.Rewind(); it.Valid() && n < limit; it.Next() {
+			n++
+			v, err := itemVersion(bucket, it.Item())
+			if err != nil {
+				return err
+			}
+			if v.UploadID == uploadID && !v.DeleteMarker {
+				found = v
+				return nil
+			}
+		}
+		return ErrNoSuchUpload
+	})
+	return found, err
+}
+
 // AbortUpload discards an upload and frees its parts.
 func (s *Store) AbortUpload(uploadID string) error {
 	return s.update(func(txn *badger.Txn) error {
 		if _, err := getUpload(txn, uploadID); err != nil {
 			return err
 		}
-		parts, err := listPartsTxn(txn, uploadID)
+		return abortUploadTxn(s, txn, uploadID)
+	})
+}
+
+// abortUploadTxn frees the parts of an upload and removes it.
+func abortUploadTxn(s *Store, txn *badger.Txn, uploadID string) error {
+	parts, err := listPartsTxn(txn, uploadID)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		pe, err := decodeExtents(p.Extents)
 		if err != nil {
 			return err
 		}
-		for _, p := range parts {
-			pe, err := decodeExtents(p.Extents)
-			if err != nil {
-				return err
-			}
-			if err := s.unrefExtents(txn, pe); err != nil {
-				return err
-			}
-			if err := txn.Delete(keyPart(uploadID, p.Number)); err != nil {
-				return err
-			}
+		if err := s.unrefExtents(txn, pe); err != nil {
+			return err
 		}
-		return txn.Delete(keyUpload(uploadID))
-	})
+		if err := txn.Delete(keyPart(uploadID, p.Number)); err != nil {
+			return err
+		}
+	}
+	return txn.Delete(keyUpload(uploadID))
+}
+
+// abortBucketUploads aborts every upload in progress in bucket.
+func abortBucketUploads(s *Store, txn *badger.Txn, bucket string) error {
+	var ids []string
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pUpload}, PrefetchValues: true})
+	for it.Rewind(); it.Valid(); it.Next() {
+		u := new(Upload)
+		if err := it.Item().Value(func(b []byte) error { return jsonUnmarshal(b, u) }); err != nil {
+			it.Close()
+			return err
+		}
+		if u.Bucket == bucket {
+			ids = append(ids, u.ID)
+		}
+	}
+	it.Close()
+	for _, id := range ids {
+		if err := abortUploadTxn(s, txn, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ListUploads returns the uploads in progress in bucket whose key starts
@@ -435,20 +505,4 @@ func sortUploads(us []*Upload) {
 			us[j-1], us[j] = b, a
 		}
 	}
-}
-
-func countUploads(txn *badger.Txn, bucket string) (int, error) {
-	n := 0
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pUpload}, PrefetchValues: true})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		u := new(Upload)
-		if err := it.Item().Value(func(b []byte) error { return jsonUnmarshal(b, u) }); err != nil {
-			return 0, err
-		}
-		if u.Bucket == bucket {
-			n++
-		}
-	}
-	return n, nil
 }

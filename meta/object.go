@@ -372,7 +372,8 @@ func (s *Store) Copy(src *Version, dstBucket, dstKey string, o PublishOptions) (
 			return fmt.Errorf("%w: copy source", ErrStale)
 		}
 		v = newVersion(dstKey, src.Size, o)
-		v.ETag, v.HashState, v.Parts = src.ETag, src.HashState, src.Parts
+		v.ETag, v.HashState = src.ETag, src.HashState
+		v.copyParts(src)
 		if len(v.Checksums) == 0 {
 			v.Checksums = cloneMap(src.Checksums)
 		}
@@ -425,8 +426,10 @@ func (s *Store) Rename(bucket, src, dst string, o PublishOptions) (*Version, err
 				po.Retention = r
 			}
 		}
+		po.Headers = cur.Headers
 		v = newVersion(dst, cur.Size, po)
-		v.ETag, v.HashState, v.Parts = cur.ETag, cur.HashState, cur.Parts
+		v.ETag, v.HashState = cur.ETag, cur.HashState
+		v.copyParts(cur)
 		if err := s.putVersion(txn, bucket, v, ext, nil, false, po); err != nil {
 			return err
 		}

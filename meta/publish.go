@@ -36,6 +36,7 @@ type PublishOptions struct {
 	UID, GID uint32
 	Mtime    time.Time // zero: the creation time
 	Link     bool
+	Headers  map[string]string // the standard headers stored with the version (Version.Headers)
 	// Sync puts the commit on disk before Publish returns (S3 PUT,
 	// fsync). Commits are always on disk within the sync interval.
 	Sync bool
@@ -92,6 +93,7 @@ func newVersion(key string, size int64, o PublishOptions) *Version {
 		Key: key, Size: size, Mode: mode, UID: o.UID, GID: o.GID, Mtime: o.Mtime, Link: o.Link,
 		ContentType: o.ContentType, UserMeta: cloneMap(o.UserMeta), Tags: cloneMap(o.Tags),
 		Checksums: cloneMap(o.Checksums), LegalHold: o.LegalHold, HoldSet: o.LegalHold,
+		Headers: cloneMap(o.Headers),
 	}
 }
 

@@ -70,6 +70,68 @@ type Version struct {
 	// HashState is the marshalled MD5 state after Size bytes, so an append
 	// can extend the ETag without rereading the object.
 	HashState []byte `json:"hash,omitempty"`
+
+	// Headers are the standard HTTP headers S3 stores with a version
+	// (Cache-Control, Content-Disposition, Content-Encoding,
+	// Content-Language, Expires), by canonical name.
+	Headers map[string]string `json:"hdrs,omitempty"`
+	// UploadID is the multipart upload a version was completed from, so a
+	// repeated CompleteMultipartUpload can be answered again.
+	UploadID string `json:"upload,omitempty"`
+	// The part boundaries of a multipart version: PartSize is the size of
+	// every part but the last when they are all equal; otherwise
+	// PartSizes lists every part's size.
+	PartSize  int64   `json:"partSize,omitempty"`
+	PartSizes []int64 `json:"partSizes,omitempty"`
+}
+
+// setPartSizes records the part boundaries of a multipart version.
+func (v *Version) setPartSizes(sizes []int64) {
+	v.Parts, v.PartSize, v.PartSizes = len(sizes), 0, nil
+	if len(sizes) == 0 {
+		return
+	}
+	for _, n := range sizes[:len(sizes)-1] {
+		if n != sizes[0] {
+			v.PartSizes = append([]int64(nil), sizes...)
+			return
+		}
+	}
+	v.PartSize = sizes[0]
+	if len(sizes) == 1 {
+		v.PartSize = v.Size
+	}
+}
+
+// copyParts gives v the part layout of src.
+func (v *Version) copyParts(src *Version) {
+	v.Parts, v.PartSize, v.PartSizes = src.Parts, src.PartSize, append([]int64(nil), src.PartSizes...)
+	if len(v.PartSizes) == 0 {
+		v.PartSizes = nil
+	}
+}
+
+// PartRange returns the byte range of part n (1-based) of a multipart
+// version. ok is false when the version has no part n, or when it was
+// completed before part boundaries were kept.
+func (v *Version) PartRange(n int) (off, size int64, ok bool) {
+	if n < 1 || n > v.Parts {
+		return 0, 0, false
+	}
+	if len(v.PartSizes) == v.Parts {
+		for _, s := range v.PartSizes[:n-1] {
+			off += s
+		}
+		return off, v.PartSizes[n-1], true
+	}
+	if v.PartSize <= 0 {
+		return 0, 0, false
+	}
+	off = int64(n-1) * v.PartSize
+	if n == v.Parts {
+		return off, v.Size - off, off <= v.Size
+	}
+	return off, v.PartSize, off+v.PartSize <= v.Size
 }
 
 // Lock returns the version's lock state.
@@ -86,6 +148,10 @@ func (v *Version) clone() *Version {
 	c.Tags = cloneMap(v.Tags)
 	c.Checksums = cloneMap(v.Checksums)
 	c.HashState = append([]byte(nil), v.HashState...)
+	c.Headers = cloneMap(v.Headers)
+	if v.PartSizes != nil {
+		c.PartSizes = append([]int64(nil), v.PartSizes...)
+	}
 	return &c
 }
 
@@ -182,10 +248,10 @@ func (v *Version) decodedForm() (*Version, bool) {
 		}
 	}
 	if !utf8.ValidString(v.Key) || !utf8.ValidString(v.ID) || !utf8.ValidString(v.ETag) ||
-		!utf8.ValidString(v.ContentType) || !utf8.ValidString(string(v.RetMode)) {
+		!utf8.ValidString(v.ContentType) || !utf8.ValidString(string(v.RetMode)) || !utf8.ValidString(v.UploadID) {
 		return nil, false
 	}
-	for _, m := range [...]map[string]string{v.UserMeta, v.Tags, v.Checksums} {
+	for _, m := range [...]map[string]string{v.UserMeta, v.Tags, v.Checksums, v.Headers} {
 		for k, x := range m {
 			if !utf8.ValidString(k) || !utf8.ValidString(x) {
 				return nil, false
@@ -209,6 +275,12 @@ func (v *Version) decodedForm() (*Version, bool) {
 	}
 	if len(d.HashState) == 0 {
 		d.HashState = nil
+	}
+	if len(d.Headers) == 0 {
+		d.Headers = nil
+	}
+	if len(d.PartSizes) == 0 {
+		d.PartSizes = nil
 	}
 	return d, true
 }

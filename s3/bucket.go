@@ -60,13 +60,10 @@ func (q *request) createBucket() error {
 	if err := meta.ValidBucketName(q.bucket); err != nil {
 		return err
 	}
-	if err := checkCannedACL(q.r.Header.Get("x-amz-acl")); err != nil {
-		return err
-	}
-	for _, h := range []string{"x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write", "x-amz-grant-write-acp"} {
-		if q.r.Header.Get(h) != "" {
-			return ErrNotImplemented.WithMessage("ACL grants (%s) are not implemented by wormfs", h)
-		}
+	// Buckets are BucketOwnerEnforced (AWS's default): an ACL that says
+	// anything but "the owner has full control" is refused as AWS does.
+	if acl := q.r.Header.Get("x-amz-acl"); acl != "" && acl != "private" || checkGrantHeaders(q.r.Header) != nil {
+		return ErrBucketACLWithOwnership
 	}
 	if o := q.r.Header.Get("x-amz-object-ownership"); o != "" && o != "BucketOwnerEnforced" {
 		return ErrNotImplemented.WithMessage("object ownership %q is not implemented by wormfs (buckets are BucketOwnerEnforced)", o)
@@ -85,20 +82,14 @@ func (q *request) createBucket() error {
 	}
 	_, err := q.s.store.CreateBucket(q.bucket, meta.BucketOptions{ObjectLock: lockEnabled}, q.actor(false))
 	if err != nil {
-		return err
+		// In us-east-1 AWS answers 200 to re-creating a bucket you own
+		// (every bucket here has the one owner); elsewhere 409.
+		if !errors.Is(err, meta.ErrBucketExists) || q.s.region != "us-east-1" {
+			return err
+		}
 	}
 	q.w.Header().Set("Location", "/"+q.bucket)
 	return q.ok()
-}
-
-// checkCannedACL accepts the canned ACLs that describe what wormfs does
-// (everything private to the owner) and refuses the others.
-func checkCannedACL(acl string) error {
-	switch acl {
-	case "", "private", "bucket-owner-full-control", "bucket-owner-read":
-		return nil
-	}
-	return ErrNotImplemented.WithMessage("the canned ACL %q is not implemented by wormfs (everything is private)", acl)
 }
 
 // headBucket is HeadBucket.
@@ -111,7 +102,8 @@ func (q *request) headBucket() error {
 }
 
 // deleteBucket is DeleteBucket: only an empty bucket (no version, no
-// delete marker, no upload in progress) goes.
+// delete marker) goes; its unfinished uploads are aborted with it, as AWS
+// does.
 func (q *request) deleteBucket() error {
 	if err := q.s.store.DeleteBucket(q.bucket, q.actor(false)); err != nil {
 		return err

@@ -123,6 +123,18 @@ var (
 	// Bucket policies.
 	ErrMalformedPolicy    = apiErr("MalformedPolicy", http.StatusBadRequest, "Policies must be valid JSON and the first byte must be '{'")
 	ErrNoSuchBucketPolicy = apiErr("NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist")
+	// Compatibility answers (s3/compat.go): ACLs under BucketOwnerEnforced
+	// and the bucket configurations that are not there.
+	ErrACLNotSupported         = apiErr("AccessControlListNotSupported", http.StatusBadRequest, "The bucket does not allow ACLs")
+	ErrBucketACLWithOwnership  = apiErr("InvalidBucketAclWithObjectOwnership", http.StatusBadRequest, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+	ErrMalformedACL            = apiErr("MalformedACLError", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema")
+	ErrNoSuchCORS              = apiErr("NoSuchCORSConfiguration", http.StatusNotFound, "The CORS configuration does not exist")
+	ErrNoSuchWebsite           = apiErr("NoSuchWebsiteConfiguration", http.StatusNotFound, "The specified bucket does not have a website configuration")
+	ErrNoSuchLifecycle         = apiErr("NoSuchLifecycleConfiguration", http.StatusNotFound, "The lifecycle configuration does not exist")
+	ErrNoSuchEncryption        = apiErr("ServerSideEncryptionConfigurationNotFoundError", http.StatusNotFound, "The server side encryption configuration was not found")
+	ErrNoSuchReplication       = apiErr("ReplicationConfigurationNotFoundError", http.StatusNotFound, "The replication configuration was not found")
+	ErrNoSuchTagSet            = apiErr("NoSuchTagSet", http.StatusNotFound, "The TagSet does not exist")
+	ErrNoSuchPublicAccessBlock = apiErr("NoSuchPublicAccessBlockConfiguration", http.StatusNotFound, "The public access block configuration was not found")
 
 	// Everything else.
 	ErrNotImplemented = apiErr("NotImplemented", http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented.")

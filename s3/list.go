@@ -46,7 +46,7 @@ func (p listParams) enc(s string) string {
 	if !p.encode || s == "" {
 		return s
 	}
-	return url.QueryEscape(s)
+	return awsURLEncode(s)
 }
 
 func (p listParams) encodingType() string {

@@ -271,37 +271,68 @@ func compositeChecksum(alg string, parts []*meta.Part) string {
 
 // completeMultipartUpload is CompleteMultipartUpload: the named parts are
 // published as one version, on disk before the answer.
+//
+// Repeated with the same upload id and parts after the upload completed
+// (an SDK retrying a Complete whose answer was lost), it answers 200
+// again with the version it made, as AWS does.
 func (q *request) completeMultipartUpload() error {
 	u, err := q.uploadTarget()
-	if err != nil {
+	if err != nil && !isNoSuchUpload(err) {
 		return err
 	}
-	data, err := readAllLimited(q.body, maxCompleteXML)
-	if err != nil {
-		return err
+	data, rerr := readAllLimited(q.body, maxCompleteXML)
+	if rerr != nil {
+		return rerr
 	}
-	parts, _, err := parseComplete(data)
-	if err != nil {
-		return err
+	parts, _, perr := parseComplete(data)
+	if perr != nil {
+		return perr
 	}
-	b, err := q.getBucket()
+	b, berr := q.getBucket()
+	if berr != nil {
+		return berr
+	}
 	if err != nil {
-		return err
+		return q.completedAgain(b, parts, err)
 	}
 	if err := q.checkWriteConditions(); err != nil {
 		return err
 	}
 	composite, v, err := q.completeLocked(u, parts)
 	if err != nil {
+		if isNoSuchUpload(err) { // completed meanwhile by a concurrent retry
+			return q.completedAgain(b, parts, err)
+		}
 		return err
 	}
-	q.versionHeader(b, v)
+	q.writeVersionHeader(b, v)
 	res := completeMultipartUploadResult{Location: q.location(), Bucket: q.bucket, Key: q.key, ETag: quoteETag(v.ETag)}
 	if composite != "" {
 		res.checksumsXML = newChecksumsXML(map[string]string{u.ChecksumAlg: composite})
 		res.ChecksumType = "COMPOSITE"
 	}
 	return q.writeXML(http.StatusOK, res)
+}
+
+func isNoSuchUpload(err error) bool {
+	return errors.Is(err, ErrNoSuchUpload) || errors.Is(err, meta.ErrNoSuchUpload)
+}
+
+// maxCompletedScan bounds the versions of a key read to find the one a
+// finished upload made.
+const maxCompletedScan = 1000
+
+// completedAgain answers a CompleteMultipartUpload whose upload is gone:
+// if the key has a version completed from that upload with the same parts
+// (the ETag is a function of the part list), the answer is that version's;
+// otherwise notFound.
+func (q *request) completedAgain(b *meta.Bucket, parts []meta.CompletePart, notFound error) error {
+	v, err := q.s.store.CompletedVersion(q.bucket, q.key, q.query("uploadId"), maxCompletedScan)
+	if err != nil || v.ETag != meta.MultipartETag(parts) {
+		return notFound
+	}
+	q.writeVersionHeader(b, v)
+	return q.writeXML(http.StatusOK, completeMultipartUploadResult{Location: q.location(), Bucket: q.bucket, Key: q.key, ETag: quoteETag(v.ETag)})
 }
 
 // completeLocked completes upload u under its gate and returns the

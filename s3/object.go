@@ -110,7 +110,7 @@ func validMetaValue(v string) bool {
 
 // notStored are request headers of PutObject that S3 stores and returns
 // but wormfs does not keep: refused rather than silently dropped.
-var notStored = []string{"Cache-Control", "Content-Disposition", "Content-Language", "Expires", "x-amz-website-redirect-location"}
+var notStored = []string{"x-amz-website-redirect-location"}
 
 // checkObjectHeaders refuses the headers of a version-creating request
 // that imply functionality wormfs does not have.
@@ -118,25 +118,17 @@ func checkObjectHeaders(h http.Header) error {
 	if err := checkCannedACL(h.Get("x-amz-acl")); err != nil {
 		return err
 	}
+	if err := checkGrantHeaders(h); err != nil {
+		return err
+	}
 	for k := range h {
-		lk := strings.ToLower(k)
-		switch {
-		case strings.HasPrefix(lk, "x-amz-grant-"):
-			return ErrNotImplemented.WithMessage("ACL grants (%s) are not implemented by wormfs", lk)
-		case strings.HasPrefix(lk, "x-amz-server-side-encryption"):
+		if lk := strings.ToLower(k); strings.HasPrefix(lk, "x-amz-server-side-encryption") {
 			return ErrNotImplemented.WithMessage("server-side encryption (%s) is not implemented by wormfs", lk)
 		}
 	}
 	for _, k := range notStored {
 		if h.Get(k) != "" {
 			return ErrNotImplemented.WithMessage("the %s header is not stored by wormfs", k)
-		}
-	}
-	for _, enc := range strings.Split(h.Get("Content-Encoding"), ",") {
-		switch strings.TrimSpace(strings.ToLower(enc)) {
-		case "", "aws-chunked", "identity":
-		default:
-			return ErrNotImplemented.WithMessage("Content-Encoding %q is not stored by wormfs", enc)
 		}
 	}
 	switch sc := h.Get("x-amz-storage-class"); sc {
@@ -282,7 +274,7 @@ func (q *request) putObject() error {
 	}
 	rh := q.w.Header()
 	rh.Set("ETag", quoteETag(v.ETag))
-	q.versionHeader(b, v)
+	q.writeVersionHeader(b, v)
 	checksumHeaders(rh, s3Checksums(sums))
 	return q.ok()
 }
@@ -320,7 +312,12 @@ func (q *request) newObjectOptions(needIntegrity bool) (*meta.Bucket, meta.Publi
 	if err != nil {
 		return nil, o, err
 	}
-	o = meta.PublishOptions{Actor: q.actor(false), Retention: l.ret, LegalHold: l.hold, ContentType: contentType(h), UserMeta: um, Tags: tags}
+	std, err := standardHeaders(h)
+	if err != nil {
+		return nil, o, err
+	}
+	o = meta.PublishOptions{Actor: q.actor(false), Retention: l.ret, LegalHold: l.hold, ContentType: contentType(h), UserMeta: um, Tags: tags,
+		Headers: std}
 	return b, o, nil
 }
 
@@ -426,9 +423,9 @@ func parseRange(s string, size int64) (*byteRange, error) {
 
 // partRange is the range GetObject and HeadObject serve for ?partNumber=N.
 // A single-part object has one part, the whole object (served as a range,
-// 206, as AWS does). wormfs does not keep the part boundaries of a
-// multipart object, so asking for one of its parts is NotImplemented
-// rather than a wrong answer.
+// 206, as AWS does); a multipart object's part N is the range that part
+// was uploaded as. A multipart version completed before wormfs kept part
+// boundaries cannot tell: NotImplemented rather than a wrong answer.
 func partRange(num, rangeHeader string, v *meta.Version) (*byteRange, error) {
 	n, err := strconv.Atoi(num)
 	if err != nil || n < 1 || n > meta.MaxPartNumber {
@@ -438,7 +435,17 @@ func partRange(num, rangeHeader string, v *meta.Version) (*byteRange, error) {
 		return nil, ErrInvalidRequest.WithMessage("Cannot specify both Range header and partNumber query parameter")
 	}
 	if v.Parts > 0 {
-		return nil, ErrNotImplemented.WithMessage("wormfs does not keep the part boundaries of a multipart object; use Range")
+		if n > v.Parts {
+			return nil, ErrPartNotSatisfiable
+		}
+		off, size, ok := v.PartRange(n)
+		if !ok {
+			return nil, ErrNotImplemented.WithMessage("this version was completed before wormfs kept part boundaries; use Range")
+		}
+		if size == 0 {
+			return nil, nil
+		}
+		return &byteRange{start: off, length: size}, nil
 	}
 	if n != 1 {
 		return nil, ErrPartNotSatisfiable
@@ -472,6 +479,9 @@ func (q *request) objectHeaders(b *meta.Bucket, v *meta.Version) {
 	h.Set("Content-Type", ct)
 	h.Set("Accept-Ranges", "bytes")
 	q.versionHeader(b, v)
+	for k, val := range v.Headers {
+		h.Set(k, val)
+	}
 	missing := 0
 	for k, val := range v.UserMeta {
 		if !validMetaName(k) || !validMetaValue(val) {
@@ -539,7 +549,8 @@ func (q *request) serveObject(withBody bool) error {
 		q.w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(v.Size, 10))
 		return err
 	}
-	if _, ok := vals["partNumber"]; ok {
+	_, withPart := vals["partNumber"]
+	if withPart {
 		if rng, err = partRange(vals.Get("partNumber"), q.r.Header.Get("Range"), v); err != nil {
 			return err
 		}
@@ -562,6 +573,9 @@ func (q *request) serveObject(withBody bool) error {
 	}
 	q.objectHeaders(b, v)
 	h := q.w.Header()
+	if withPart && v.Parts > 0 {
+		h.Set("x-amz-mp-parts-count", strconv.Itoa(v.Parts))
+	}
 	for hdr, x := range overrides {
 		h.Set(hdr, x)
 	}
@@ -856,13 +870,19 @@ func (q *request) copyObject() error {
 		return ErrInvalidCopyRequest
 	}
 	o := meta.PublishOptions{Actor: q.actor(false), Retention: l.ret, LegalHold: l.hold, Sync: true,
-		ContentType: src.ContentType, UserMeta: src.UserMeta, Tags: src.Tags}
+		ContentType: src.ContentType, UserMeta: src.UserMeta, Tags: src.Tags, Headers: src.Headers}
 	if metaDirective == "REPLACE" {
 		um, err := userMeta(h)
 		if err != nil {
 			return err
 		}
-		o.ContentType, o.UserMeta = contentType(h), um
+		// As AWS does, REPLACE takes the standard headers (as the user
+		// metadata) from the request, and keeps none of the source's.
+		std, err := standardHeaders(h)
+		if err != nil {
+			return err
+		}
+		o.ContentType, o.UserMeta, o.Headers = contentType(h), um, std
 	}
 	if tagDirective == "REPLACE" {
 		tags, err := parseTagHeader(h.Get("x-amz-tagging"))
@@ -875,7 +895,7 @@ func (q *request) copyObject() error {
 	if err != nil {
 		return err
 	}
-	q.versionHeader(b, v)
+	q.writeVersionHeader(b, v)
 	if sb.Versioning != meta.VersioningOff {
 		q.w.Header().Set("x-amz-copy-source-version-id", src.ID)
 	}

@@ -122,6 +122,11 @@ func (s *Server) route(r *http.Request) (route, error) {
 	if err != nil {
 		return route{}, ErrInvalidURI.WithMessage("the query string is malformed: %v", err)
 	}
+	// Issue 17 (s3/compat.go): ACLs, object ownership,
+	// GetObjectAttributes, absent bucket configurations, unparsable keys.
+	if rt, ok, err := compatRoute(r.Method, bucket, key, vals); ok {
+		return rt, err
+	}
 	for k := range vals {
 		if notImplemented[k] {
 			return route{}, ErrNotImplemented.WithMessage("the %q subresource is not implemented by wormfs", k)
