@@ -75,3 +75,11 @@ func (c *Clock) Advance(mono time.Duration, sys time.Time) time.Time {
 // Offset is the system clock minus the compliance time: positive when the
 // system clock is ahead (the clock is catching up), negative when behind.
 func (c Clock) Offset(sys time.Time) time.Duration { return sys.Sub(c.now) }
+
+// Latest returns the later of a and b.
+func Latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -58,7 +58,10 @@ func (s *Store) audit(txn *badger.Txn, r AuditRecord) error {
 	}
 	r.Seq = head.Seq + 1
 	r.Time = s.Now()
-	r.SysTime = s.opts.SysNow().UTC()
+	r.SysTime = s.SysNow()
+	if err := s.clockInTxn(txn, r.Time); err != nil {
+		return err
+	}
 	r.Prev = head.Hash
 	r.Hash = r.computeHash()
 	if err := txn.Set(keyAudit(r.Seq), encode(r)); err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"os"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -17,6 +18,16 @@ import (
 // reclaim, no clock, no background work): for fsck and for reading the
 // audit log. Only read methods may be used on it.
 func OpenReadOnly(dir string) (*Store, error) {
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("meta: data directory: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("meta: data directory %s is not a directory", dir)
+	}
+	// Before any Badger open: the crash recovery below opens read-write,
+	// and Badger would start an empty store over files with no manifest.
+	if err := checkWholeDir(dir); err != nil {
+		return nil, err
+	}
 	opts := BadgerOptions(dir)
 	opts.ReadOnly = true
 	db, err := badger.Open(opts)

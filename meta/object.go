@@ -226,7 +226,7 @@ func (s *Store) SetRetention(bucket, key, versionID string, r lockctl.Retention,
 		}
 		now := s.Now()
 		if !r.IsZero() {
-			if err := lockctl.ValidateRetention(r, now, s.opts.MaxRetention); err != nil {
+			if err := lockctl.ValidateRetention(r, lockctl.Latest(now, s.SysNow()), s.opts.MaxRetention); err != nil {
 				return err
 			}
 			r.Until = r.Until.UTC()
@@ -342,7 +342,7 @@ func (s *Store) UpdateAttrs(bucket, key, versionID string, u AttrUpdate) (*Versi
 		if u.Tags != nil {
 			v.Tags = cloneMap(*u.Tags)
 		}
-		v.Ctime = s.Now()
+		v.Ctime = s.SysNow()
 		return saveInPlace(txn, v)
 	})
 	return v, err
