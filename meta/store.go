@@ -59,7 +59,7 @@ type Options struct {
 	// AcceptClock starts on a persisted compliance time that Open would
 	// refuse with ErrClock (--accept-clock); the acceptance is audited.
 	AcceptClock bool
-	Logger *log.Logger
+	Logger      *log.Logger
 	// MemTableSize and friends are left to the defaults chosen in
 	// badgerOptions unless set (benchmarks compare against raw Badger with
 	// the same options).
