@@ -162,3 +162,17 @@ func (s *Store) VerifyAudit() (int, error) {
 	}
 	return n, nil
 }
+
+// AuditHead returns the sequence number and hash of the newest audit
+// record, as the head record names them (0 and "" for an empty log): the
+// value to keep outside the store and check later with VerifyAuditAgainst.
+func (s *Store) AuditHead() (uint64, string, error) {
+	var head auditHead
+	err := s.view(func(txn *badger.Txn) error {
+		return getJSON(txn, keyAuditHead(), &head, ErrNoSuchKey)
+	})
+	if errors.Is(err, ErrNoSuchKey) {
+		return 0, "", nil
+	}
+	return head.Seq, head.Hash, err
+}

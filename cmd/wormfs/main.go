@@ -40,6 +40,7 @@ func newApp() *cli.App {
 			serveCommand(),
 			fsckCommand(),
 			auditCommand(),
+			credentialsCommand(),
 			versionsCommand(),
 			retentionCommand(),
 			legalholdCommand(),
