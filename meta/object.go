@@ -229,7 +229,7 @@ func (s *Store) SetRetention(bucket, key, versionID string, r lockctl.Retention,
 			if err := lockctl.ValidateRetention(r, lockctl.Latest(now, s.SysNow()), s.opts.MaxRetention); err != nil {
 				return err
 			}
-			r.Until = r.Until.UTC()
+			r.Until = lockctl.CeilMilli(r.Until)
 		}
 		cur := v.Lock().Retention
 		if err := lockctl.CheckRetentionChange(cur, r, now, actor.Bypass); err != nil {
