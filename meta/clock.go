@@ -63,7 +63,7 @@ func (s *Store) initClock() error {
 		problem = fmt.Sprintf("the persisted compliance time %s is older than the newest audit record (%d, at %s): the clock record was changed or lost",
 			persisted.Format(time.RFC3339Nano), newest.Seq, newest.Time.Format(time.RFC3339Nano))
 	default:
-		if lead, bound := persisted.Sub(sys), s.clockLeadBound(persisted, first); lead > bound {
+		if lead, bound := persisted.Sub(sys), s.clockLeadBound(sys, first); lead > bound {
 			problem = fmt.Sprintf("the persisted compliance time %s is %s ahead of the system clock (%s), more than the catch-up bound explains (%s): a tampered store or a system clock set back",
 				persisted.Format(time.RFC3339), lead.Round(time.Second), sys.Format(time.RFC3339), bound.Round(time.Second))
 		}
@@ -89,17 +89,17 @@ func (s *Store) initClock() error {
 }
 
 // clockLeadBound is how far the compliance time may legitimately be ahead
-// of the system clock: what catching up with a system clock that was wrong
-// ahead could have gained since the store's first audit record (at the
-// catch-up rate), plus a minute of slack.
-func (s *Store) clockLeadBound(persisted time.Time, first AuditRecord) time.Duration {
+// of the system clock sys: what catching up with a system clock that was
+// wrong ahead could have gained (at the catch-up rate) in the time since
+// the store's first audit record, plus a minute of slack.
+func (s *Store) clockLeadBound(sys time.Time, first AuditRecord) time.Duration {
 	bound := clockLeadSlack
-	if !first.Time.IsZero() && persisted.After(first.Time) {
+	if !first.Time.IsZero() && sys.After(first.Time) {
 		rate := s.opts.CatchUpRate
 		if rate <= 0 {
 			rate = lockctl.DefaultCatchUpRate
 		}
-		bound += time.Duration(float64(persisted.Sub(first.Time)) * rate)
+		bound += time.Duration(float64(sys.Sub(first.Time)) * rate)
 	}
 	return bound
 }

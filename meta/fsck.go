@@ -93,7 +93,8 @@ func printable(k []byte) string {
 // against the key schema, every extent against its chunk, every chunk's
 // reference count against the references that exist, every chunk's CRC32C,
 // the MD5 of every single-part version against its ETag, multipart parts,
-// and the audit chain. report is called for every problem found.
+// the audit chain, and every version's lock against its audit records
+// (checkLocks). report is called for every problem found.
 func Fsck(dir string, report func(Problem)) (FsckStats, error) {
 	rs, err := OpenReadOnly(dir)
 	if err != nil {
@@ -112,6 +113,9 @@ func Fsck(dir string, report func(Problem)) (FsckStats, error) {
 	if errors.As(err, &brk) {
 		report(Problem{Key: printable(keyAudit(brk.Seq)), Reason: "audit chain broken: " + brk.Reason})
 	} else if err != nil {
+		return f.st, err
+	}
+	if err := checkLocks(db, report); err != nil {
 		return f.st, err
 	}
 	return f.st, nil
