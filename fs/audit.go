@@ -64,7 +64,7 @@ func (n *auditFile) attr(a *fuse.Attr) syscall.Errno {
 	a.Blocks = (a.Size + 511) / 512
 	a.Blksize = blockSize
 	a.Nlink = 1
-	t := n.fsys.store.Now()
+	t := n.fsys.store.SysNow()
 	setTimes(a, t, t)
 	return 0
 }

@@ -372,7 +372,7 @@ func (n *versionFile) Setxattr(ctx context.Context, attr string, data []byte, fl
 	kind := xattr.ClassifyName(attr)
 	switch kind {
 	case xattr.KindRetention:
-		req, err := xattr.ParseRetention(data, n.fsys.store.Now())
+		req, err := xattr.ParseRetention(data, n.fsys.store.LockFloor())
 		if err != nil {
 			return toErrno(err)
 		}

@@ -222,7 +222,7 @@ func (n *fileNode) Setxattr(ctx context.Context, attr string, data []byte, flags
 	kind := xattr.ClassifyName(attr)
 	switch kind {
 	case xattr.KindRetention:
-		req, err := xattr.ParseRetention(data, n.fsys.store.Now())
+		req, err := xattr.ParseRetention(data, n.fsys.store.LockFloor())
 		if err != nil {
 			return toErrno(err)
 		}

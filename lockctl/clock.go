@@ -75,3 +75,57 @@ func (c *Clock) Advance(mono time.Duration, sys time.Time) time.Time {
 // Offset is the system clock minus the compliance time: positive when the
 // system clock is ahead (the clock is catching up), negative when behind.
 func (c Clock) Offset(sys time.Time) time.Duration { return sys.Sub(c.now) }
+
+// Latest returns the later of a and b.
+func Latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// Instants of locks (retain-until dates) are kept to the millisecond, the
+// precision S3 shows: a finer instant is rounded up, never down, so that a
+// retention written back as it was read is never a shortening (SPEC §4,
+// issue 14 item 13).
+
+// CeilMilli returns t in UTC, rounded up to a whole millisecond.
+func CeilMilli(t time.Time) time.Time {
+	t = t.UTC()
+	if t.IsZero() {
+		return t
+	}
+	if r := t.Truncate(time.Millisecond); !r.Equal(t) {
+		return r.Add(time.Millisecond)
+	}
+	return t
+}
+
+// FormatInstant formats a lock instant as RFC 3339 in UTC, rounded up to
+// the millisecond, with ".mmm" only when the milliseconds are not zero:
+// "2027-01-01T00:00:00Z", "2027-01-01T00:00:00.250Z".
+func FormatInstant(t time.Time) string {
+	t = CeilMilli(t)
+	if t.Nanosecond() == 0 {
+		return t.Format(time.RFC3339)
+	}
+	return t.Format("2006-01-02T15:04:05.000Z07:00")
+}
+
+// ParseInstant parses an RFC 3339 instant (any fraction, Z or a numeric
+// offset) and returns it in UTC, exact. Unlike time.Parse it refuses the
+// offsets RFC 3339 does not allow (hours above 23, minutes above 59, as
+// in +24:00).
+func ParseInstant(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if n := len(s); n >= 6 && (s[n-6] == '+' || s[n-6] == '-') {
+		hh, mm := s[n-5:n-3], s[n-2:]
+		if hh > "23" || mm > "59" {
+			return time.Time{}, &time.ParseError{Layout: time.RFC3339Nano, Value: s, LayoutElem: "Z07:00", ValueElem: s[n-6:], Message: ": offset out of range"}
+		}
+	}
+	return t.UTC(), nil
+}

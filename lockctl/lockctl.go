@@ -97,7 +97,7 @@ func (r Retention) String() string {
 	if r.IsZero() {
 		return ""
 	}
-	return string(r.Mode) + " " + r.Until.UTC().Format(time.RFC3339)
+	return string(r.Mode) + " " + FormatInstant(r.Until)
 }
 
 // Lock is the lock state of one version.
@@ -295,7 +295,7 @@ func (d DefaultRule) Stamp(created time.Time) Retention {
 		return Retention{}
 	}
 	until := created.AddDate(d.Years, 0, d.Days)
-	return Retention{Mode: d.Mode, Until: until.UTC()}
+	return Retention{Mode: d.Mode, Until: CeilMilli(until)}
 }
 
 // String formats the rule as the xattr form: "COMPLIANCE 365d",
@@ -322,7 +322,7 @@ func NewVersionRetention(lockEnabled bool, rule DefaultRule, explicit Retention,
 		if err := ValidateRetention(explicit, created, max); err != nil {
 			return Retention{}, err
 		}
-		explicit.Until = explicit.Until.UTC()
+		explicit.Until = CeilMilli(explicit.Until)
 		return explicit, nil
 	}
 	if !lockEnabled {

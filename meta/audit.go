@@ -58,7 +58,10 @@ func (s *Store) audit(txn *badger.Txn, r AuditRecord) error {
 	}
 	r.Seq = head.Seq + 1
 	r.Time = s.Now()
-	r.SysTime = s.opts.SysNow().UTC()
+	r.SysTime = s.SysNow()
+	if err := s.clockInTxn(txn, r.Time); err != nil {
+		return err
+	}
 	r.Prev = head.Hash
 	r.Hash = r.computeHash()
 	if err := txn.Set(keyAudit(r.Seq), encode(r)); err != nil {
@@ -158,4 +161,18 @@ func (s *Store) VerifyAudit() (int, error) {
 		return n, brk
 	}
 	return n, nil
+}
+
+// AuditHead returns the sequence number and hash of the newest audit
+// record, as the head record names them (0 and "" for an empty log): the
+// value to keep outside the store and check later with VerifyAuditAgainst.
+func (s *Store) AuditHead() (uint64, string, error) {
+	var head auditHead
+	err := s.view(func(txn *badger.Txn) error {
+		return getJSON(txn, keyAuditHead(), &head, ErrNoSuchKey)
+	})
+	if errors.Is(err, ErrNoSuchKey) {
+		return 0, "", nil
+	}
+	return head.Seq, head.Hash, err
 }

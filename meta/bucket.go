@@ -91,7 +91,7 @@ func (s *Store) CreateBucket(name string, o BucketOptions, actor Actor) (*Bucket
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
 			return err
 		}
-		b.Created = s.Now()
+		b.Created = s.SysNow()
 		if err := txn.Set(keyBucket(name), encode(b)); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -14,6 +15,16 @@ import (
 // reclaim, no clock, no background work): for fsck and for reading the
 // audit log. Only read methods may be used on it.
 func OpenReadOnly(dir string) (*Store, error) {
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("meta: data directory: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("meta: data directory %s is not a directory", dir)
+	}
+	// Before any Badger open: the crash recovery below opens read-write,
+	// and Badger would start an empty store over files with no manifest.
+	if err := checkWholeDir(dir); err != nil {
+		return nil, err
+	}
 	opts := BadgerOptions(dir)
 	opts.ReadOnly = true
 	db, err := badger.Open(opts)
@@ -79,7 +90,8 @@ func printable(k []byte) string {
 // against the key schema, every extent against its chunk, every chunk's
 // reference count against the references that exist, every chunk's CRC32C,
 // the MD5 of every single-part version against its ETag, multipart parts,
-// and the audit chain. report is called for every problem found.
+// the audit chain, and every version's lock against its audit records
+// (checkLocks). report is called for every problem found.
 func Fsck(dir string, report func(Problem)) (FsckStats, error) {
 	rs, err := OpenReadOnly(dir)
 	if err != nil {
@@ -98,6 +110,9 @@ func Fsck(dir string, report func(Problem)) (FsckStats, error) {
 	if errors.As(err, &brk) {
 		report(Problem{Key: printable(keyAudit(brk.Seq)), Reason: "audit chain broken: " + brk.Reason})
 	} else if err != nil {
+		return f.st, err
+	}
+	if err := checkLocks(db, report); err != nil {
 		return f.st, err
 	}
 	return f.st, nil

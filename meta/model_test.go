@@ -567,9 +567,9 @@ func (r *modelRun) modelPublish(bucket string, data []byte, o PublishOptions) (*
 		if err := modelValidateRetention(o.Retention, now); err != nil {
 			return nil, err
 		}
-		v.ret = lockctl.Retention{Mode: o.Retention.Mode, Until: o.Retention.Until.UTC()}
+		v.ret = lockctl.Retention{Mode: o.Retention.Mode, Until: lockctl.CeilMilli(o.Retention.Until)}
 	case b.lock && b.rule != (lockctl.DefaultRule{}):
-		v.ret = lockctl.Retention{Mode: b.rule.Mode, Until: now.AddDate(b.rule.Years, 0, b.rule.Days)}
+		v.ret = lockctl.Retention{Mode: b.rule.Mode, Until: lockctl.CeilMilli(now.AddDate(b.rule.Years, 0, b.rule.Days))}
 	}
 	return v, nil
 }
@@ -995,7 +995,7 @@ func (r *modelRun) opSetRetention() {
 	if ret.Mode == "" {
 		want.ret = lockctl.Retention{}
 	} else {
-		want.ret = lockctl.Retention{Mode: ret.Mode, Until: ret.Until.UTC()}
+		want.ret = lockctl.Retention{Mode: ret.Mode, Until: lockctl.CeilMilli(ret.Until)}
 	}
 	r.checkVersion("SetRetention", bucket, key, got, want)
 }

@@ -65,8 +65,8 @@ func (s *Store) CreateUpload(bucket, key string, o PublishOptions, checksumAlg s
 		if err != nil {
 			return err
 		}
-		now := s.Now()
-		if _, err := lockctl.NewVersionRetention(b.ObjectLock, b.Rule, o.Retention, now, s.opts.MaxRetention); err != nil {
+		now := s.SysNow()
+		if _, err := lockctl.NewVersionRetention(b.ObjectLock, b.Rule, o.Retention, lockctl.Latest(now, s.Now()), s.opts.MaxRetention); err != nil {
 			return err
 		}
 		if o.LegalHold && !b.ObjectLock {
@@ -132,7 +132,7 @@ func putPart(s *Store, txn *badger.Txn, uploadID string, p *Part, ext []extent, 
 		return err
 	}
 	p.Extents = encodeExtents(ext)
-	p.LastModified = s.Now()
+	p.LastModified = s.SysNow()
 	return txn.Set(keyPart(uploadID, p.Number), encode(p))
 }
 

@@ -227,10 +227,10 @@ func (s *Store) SetRetention(bucket, key, versionID string, r lockctl.Retention,
 		}
 		now := s.Now()
 		if !r.IsZero() {
-			if err := lockctl.ValidateRetention(r, now, s.opts.MaxRetention); err != nil {
+			if err := lockctl.ValidateRetention(r, lockctl.Latest(now, s.SysNow()), s.opts.MaxRetention); err != nil {
 				return err
 			}
-			r.Until = r.Until.UTC()
+			r.Until = lockctl.CeilMilli(r.Until)
 		}
 		cur := v.Lock().Retention
 		if err := lockctl.CheckRetentionChange(cur, r, now, actor.Bypass); err != nil {
@@ -343,7 +343,7 @@ func (s *Store) UpdateAttrs(bucket, key, versionID string, u AttrUpdate) (*Versi
 		if u.Tags != nil {
 			v.Tags = cloneMap(*u.Tags)
 		}
-		v.Ctime = s.Now()
+		v.Ctime = s.SysNow()
 		return saveInPlace(txn, v)
 	})
 	return v, err

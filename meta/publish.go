@@ -106,7 +106,7 @@ func (s *Store) putVersion(txn *badger.Txn, bucket string, v *Version, ext []ext
 	if err != nil {
 		return err
 	}
-	now := s.Now().UTC() // stored as UTC (and so seedVersion can cache it)
+	now := s.SysNow() // timestamps from the system clock, stored as UTC (and so seedVersion can cache it)
 	v.Bucket = bucket
 	v.Created = now
 	v.Ctime = now
@@ -118,7 +118,7 @@ func (s *Store) putVersion(txn *badger.Txn, bucket string, v *Version, ext []ext
 		if o.LegalHold && !b.ObjectLock {
 			return fmt.Errorf("%w: legal hold", lockctl.ErrNotLockedBucket)
 		}
-		ret, err := lockctl.NewVersionRetention(b.ObjectLock, b.Rule, o.Retention, now, s.opts.MaxRetention)
+		ret, err := lockctl.NewVersionRetention(b.ObjectLock, b.Rule, o.Retention, lockctl.Latest(now, s.Now()), s.opts.MaxRetention)
 		if err != nil {
 			return err
 		}

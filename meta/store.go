@@ -56,7 +56,10 @@ type Options struct {
 	// of the compliance clock only).
 	SysNow func() time.Time
 	Mono   func() time.Duration
-	Logger *log.Logger
+	// AcceptClock starts on a persisted compliance time that Open would
+	// refuse with ErrClock (--accept-clock); the acceptance is audited.
+	AcceptClock bool
+	Logger      *log.Logger
 	// MemTableSize and friends are left to the defaults chosen in
 	// badgerOptions unless set (benchmarks compare against raw Badger with
 	// the same options).
@@ -87,6 +90,10 @@ type Store struct {
 
 	clockMu sync.Mutex
 	clock   lockctl.Clock
+	// persistMu guards persisted, the latest compliance time committed (or
+	// being committed with an audit record) to the clock record.
+	persistMu sync.Mutex
+	persisted time.Time
 
 	stop     chan struct{}
 	bg       sync.WaitGroup
@@ -176,8 +183,11 @@ func Open(opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("meta: no data directory")
 	}
-	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("meta: data directory: %w", err)
+	if err := prepareDir(opts.Dir); err != nil {
+		return nil, err
+	}
+	if err := checkWholeDir(opts.Dir); err != nil {
+		return nil, err
 	}
 	if opts.SyncInterval <= 0 {
 		opts.SyncInterval = time.Second
@@ -226,6 +236,10 @@ func Open(opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("meta: open %s: %w", opts.Dir, err)
 	}
+	if err := tightenFiles(opts.Dir, logger); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s := &Store{db: db, opts: opts, logger: logger, stop: make(chan struct{}), staging: make(chan struct{}, opts.MaxStaging)}
 	s.vlogFileSize = max(bo.ValueLogFileSize, 1)
 	if abs, err := filepath.Abs(opts.Dir); err == nil {
@@ -241,6 +255,17 @@ func Open(opts Options) (*Store, error) {
 	s.bg.Add(1)
 	go s.background()
 	return s, nil
+}
+
+// firstKey returns the first key of the store, if any.
+func firstKey(txn *badger.Txn) ([]byte, bool) {
+	it := txn.NewIterator(badger.IteratorOptions{})
+	defer it.Close()
+	it.Rewind()
+	if !it.Valid() {
+		return nil, false
+	}
+	return it.Item().KeyCopy(nil), true
 }
 
 func (s *Store) init() error {
@@ -279,13 +304,29 @@ func (s *Store) init() error {
 	return nil
 }
 
+// checkFormat checks the format record, or writes it (with the first
+// clock record, in one commit) into a store that holds nothing at all. A
+// store with records but no format record, or a format record but no clock
+// record (which every store has from its first start), is not whole: its
+// tables or value log were lost or replaced, and it is refused.
 func (s *Store) checkFormat() error {
 	return s.commit(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyFormat())
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return txn.Set(keyFormat(), binary.BigEndian.AppendUint32(nil, formatVersion))
+			if k, any := firstKey(txn); any {
+				return fmt.Errorf("%w: %s has records (the first is %s) but no format record", ErrNotWholeStore, s.opts.Dir, printable(k))
+			}
+			if err := txn.Set(keyFormat(), binary.BigEndian.AppendUint32(nil, formatVersion)); err != nil {
+				return err
+			}
+			return txn.Set(keyClock(), binary.BigEndian.AppendUint64(nil, uint64(s.opts.SysNow().UnixNano())))
 		}
 		if err != nil {
+			return err
+		}
+		if _, err := txn.Get(keyClock()); errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("%w: %s has a format record but not the records of a store that was ever opened (no compliance clock): its tables or value log are missing", ErrNotWholeStore, s.opts.Dir)
+		} else if err != nil {
 			return err
 		}
 		b, err := item.ValueCopy(nil)

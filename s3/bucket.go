@@ -138,7 +138,7 @@ func (q *request) getBucketVersioning() error {
 }
 
 // parseVersioning checks a PutBucketVersioning body and returns the new
-// state ("" for no change).
+// state.
 func parseVersioning(data []byte) (string, error) {
 	var c versioningConfiguration
 	if err := unmarshalXML(data, "VersioningConfiguration", &c); err != nil {
@@ -154,8 +154,15 @@ func parseVersioning(data []byte) (string, error) {
 	default:
 		return "", ErrMalformedXML.WithMessage("MfaDelete must be Enabled or Disabled")
 	}
+	if err := noDuplicateElements(data); err != nil {
+		return "", err
+	}
 	switch c.Status {
-	case "", meta.VersioningEnabled, meta.VersioningSuspended:
+	case "":
+		// AWS: a configuration without a Status changes nothing and is
+		// refused.
+		return "", ErrIllegalVersioning
+	case meta.VersioningEnabled, meta.VersioningSuspended:
 		return c.Status, nil
 	}
 	return "", ErrMalformedXML.WithMessage("Status must be Enabled or Suspended")

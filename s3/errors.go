@@ -107,6 +107,7 @@ var (
 
 	// Object Lock.
 	ErrMalformedXML           = apiErr("MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema.")
+	ErrIllegalVersioning      = apiErr("IllegalVersioningConfigurationException", http.StatusBadRequest, "The Versioning element must be specified")
 	ErrInvalidArgument        = apiErr("InvalidArgument", http.StatusBadRequest, "Invalid Argument")
 	ErrInvalidRequest         = apiErr("InvalidRequest", http.StatusBadRequest, "Invalid Request")
 	ErrInvalidRetentionPeriod = apiErr("InvalidRetentionPeriod", http.StatusBadRequest, "The retention period must be a positive whole number of days or years.")

@@ -309,7 +309,8 @@ func fuzzLockHeaders(t *testing.T, mode, until, hold string) {
 		t.Fatalf("parseLockHeaders(%q, %q, %q) mode %q", mode, until, hold, l.ret.Mode)
 	}
 	sent, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(until))
-	if err != nil || !l.ret.Until.Equal(sent) || l.ret.Until.Location() != time.UTC {
+	// Kept to the millisecond, rounded up (issue 14 item 13).
+	if err != nil || !l.ret.Until.Equal(lockctl.CeilMilli(sent)) || l.ret.Until.Location() != time.UTC {
 		t.Fatalf("parseLockHeaders(%q, %q, %q) until %v; sent %v (%v)", mode, until, hold, l.ret.Until, sent, err)
 	}
 	// What GetObject/HeadObject answer about the version reads back as

@@ -38,7 +38,7 @@ func parseLockHeaders(h http.Header) (lockHeaders, error) {
 		if err != nil {
 			return l, ErrInvalidArgument.WithMessage("x-amz-object-lock-retain-until-date %q is not an ISO 8601 date", until)
 		}
-		l.ret = lockctl.Retention{Mode: m, Until: t}
+		l.ret = lockctl.Retention{Mode: m, Until: lockctl.CeilMilli(t)}
 		l.any = true
 	}
 	switch hold {
@@ -75,7 +75,7 @@ func (q *request) checkLock(b *meta.Bucket, l lockHeaders, needIntegrity bool) e
 		if err := q.authorizeLockHeaders(l); err != nil {
 			return err
 		}
-		if !l.ret.IsZero() && !l.ret.Until.After(q.s.store.Now()) {
+		if !l.ret.IsZero() && !l.ret.Until.After(q.s.store.LockFloor()) {
 			return ErrPastRetainDate
 		}
 	}
@@ -92,21 +92,19 @@ func (q *request) bypassHeader(b *meta.Bucket) (bool, error) {
 	if v == "" {
 		return false, nil
 	}
-	on, err := strconv.ParseBool(strings.TrimSpace(v))
-	if err != nil {
-		return false, ErrInvalidArgument.WithMessage("x-amz-bypass-governance-retention must be true or false")
-	}
-	if on && !b.ObjectLock {
+	// As AWS: the header (whatever its value) is refused on a bucket
+	// without Object Lock, and only "true" (any case) asks for a bypass.
+	if !b.ObjectLock {
 		return false, ErrBypassOnUnlockedBucket
 	}
-	return on, nil
+	return strings.EqualFold(strings.TrimSpace(v), "true"), nil
 }
 
 // lockHeadersOf sets the x-amz-object-lock-* answer headers of a version.
 func lockHeadersOf(h http.Header, v *meta.Version) {
 	if v.RetMode != lockctl.ModeNone {
 		h.Set("x-amz-object-lock-mode", string(v.RetMode))
-		h.Set("x-amz-object-lock-retain-until-date", xmlTime(v.RetUntil))
+		h.Set("x-amz-object-lock-retain-until-date", xmlTime(lockctl.CeilMilli(v.RetUntil)))
 	}
 	if v.HoldSet {
 		if v.LegalHold {
@@ -155,6 +153,9 @@ func parseLockConfig(data []byte) (lockctl.DefaultRule, error) {
 		if errors.Is(err, errEmptyXML) {
 			return lockctl.DefaultRule{}, ErrMalformedXML.WithMessage("the Object Lock configuration is empty")
 		}
+		return lockctl.DefaultRule{}, err
+	}
+	if err := noDuplicateElements(data); err != nil {
 		return lockctl.DefaultRule{}, err
 	}
 	if c.ObjectLockEnabled != "Enabled" {
@@ -254,7 +255,7 @@ func (q *request) getObjectRetention() error {
 
 func retentionDoc(m lockctl.Mode, until time.Time) retentionXML {
 	mode := string(m)
-	date := xmlTime(until)
+	date := xmlTime(lockctl.CeilMilli(until)) // records of older builds hold nanoseconds: never show a shorter date
 	return retentionXML{Mode: &mode, RetainUntilDate: &date}
 }
 
@@ -266,6 +267,9 @@ func parseRetention(data []byte) (lockctl.Retention, error) {
 		if errors.Is(err, errEmptyXML) {
 			return lockctl.Retention{}, ErrMalformedXML.WithMessage("the retention is empty")
 		}
+		return lockctl.Retention{}, err
+	}
+	if err := noDuplicateElements(data); err != nil {
 		return lockctl.Retention{}, err
 	}
 	if x.Mode == nil && x.RetainUntilDate == nil {
@@ -282,7 +286,7 @@ func parseRetention(data []byte) (lockctl.Retention, error) {
 	if err != nil {
 		return lockctl.Retention{}, ErrMalformedXML.WithMessage("RetainUntilDate is not an ISO 8601 date")
 	}
-	return lockctl.Retention{Mode: m, Until: t}, nil
+	return lockctl.Retention{Mode: m, Until: lockctl.CeilMilli(t)}, nil
 }
 
 // putObjectRetention is PutObjectRetention: the store applies the rules
@@ -346,6 +350,9 @@ func parseLegalHold(data []byte) (bool, error) {
 		if errors.Is(err, errEmptyXML) {
 			return false, ErrMalformedXML.WithMessage("the legal hold is empty")
 		}
+		return false, err
+	}
+	if err := noDuplicateElements(data); err != nil {
 		return false, err
 	}
 	if x.Status == nil {

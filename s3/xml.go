@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wormfs/wormfs/lockctl"
 )
 
 // s3NS is the namespace of every S3 XML document.
@@ -31,14 +33,9 @@ func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
 
 // parseISOTime accepts the timestamps clients send in XML and in the
 // x-amz-object-lock-retain-until-date header: RFC 3339 with optional
-// fractional seconds.
+// fractional seconds, Z or an offset of at most ±23:59 (+24:00 is refused).
 func parseISOTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return t.UTC(), nil
+	return lockctl.ParseInstant(strings.TrimSpace(s))
 }
 
 // quoteETag returns the ETag as it goes on the wire, quoted.
@@ -78,6 +75,39 @@ func readAllLimited(body io.Reader, limit int64) ([]byte, error) {
 		return nil, ErrMaxMessageLength.WithMessage("the XML body exceeds %d bytes", limit)
 	}
 	return data, nil
+}
+
+// noDuplicateElements refuses (MalformedXML) a document in which an element
+// appears twice under the same parent: AWS validates the lock, legal-hold
+// and versioning documents against a schema where each element occurs at
+// most once, where encoding/xml would keep the last one. Only for those
+// documents (a Tagging or Delete body repeats its Tag and Object).
+func noDuplicateElements(data []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = true
+	seen := []map[string]bool{{}}
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return ErrMalformedXML.WithMessage("the XML is not well-formed: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			top := seen[len(seen)-1]
+			if top[t.Name.Local] {
+				return ErrMalformedXML.WithMessage("element %s appears more than once", t.Name.Local)
+			}
+			top[t.Name.Local] = true
+			seen = append(seen, map[string]bool{})
+		case xml.EndElement:
+			if len(seen) > 1 {
+				seen = seen[:len(seen)-1]
+			}
+		}
+	}
 }
 
 // unmarshalXML is decodeXML on bytes already read (and the fuzz target).

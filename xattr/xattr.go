@@ -171,14 +171,9 @@ func parseCount(s string) (int, error) {
 	return n, nil
 }
 
-// ceilSecond returns t in UTC, rounded up to a whole second.
-func ceilSecond(t time.Time) time.Time {
-	t = t.UTC()
-	if t.Nanosecond() == 0 {
-		return t
-	}
-	return t.Truncate(time.Second).Add(time.Second)
-}
+// Instants are kept to the millisecond, a finer one rounded up
+// (lockctl.CeilMilli): what S3 shows, so a date read over S3 and written
+// in the mount (or the other way) is the same instant.
 
 // checkYear refuses instants that the canonical form cannot hold (RFC 3339
 // has four-digit years).
@@ -191,11 +186,11 @@ func checkYear(attr string, t time.Time) error {
 
 // parseDate parses an RFC 3339 date (any offset, optional fraction).
 func parseDate(attr, s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := lockctl.ParseInstant(s)
 	if err != nil {
 		return time.Time{}, malformed(attr, "%q is not an RFC 3339 date", s)
 	}
-	t = ceilSecond(t)
+	t = lockctl.CeilMilli(t)
 	if err := checkYear(attr, t); err != nil {
 		return time.Time{}, err
 	}
@@ -276,7 +271,7 @@ func relative(attr, period string, now time.Time) (time.Time, error) {
 	} else {
 		until = now.AddDate(n, 0, 0)
 	}
-	until = ceilSecond(until)
+	until = lockctl.CeilMilli(until)
 	if err := checkYear(attr, until); err != nil {
 		return time.Time{}, err
 	}
@@ -351,13 +346,14 @@ func parseRetentionJSON(s string) (lockctl.Retention, error) {
 }
 
 // FormatRetention returns the canonical form "MODE 2027-01-01T00:00:00Z"
-// (UTC, whole seconds; a fraction is rounded up so that writing the value
-// back never shortens the retention). A zero retention formats as empty.
+// (UTC; ".mmm" when the milliseconds are not zero, a finer fraction rounded
+// up so that writing the value back never shortens the retention). A zero
+// retention formats as empty.
 func FormatRetention(r lockctl.Retention) []byte {
 	if r.IsZero() {
 		return []byte{}
 	}
-	return []byte(string(r.Mode) + " " + ceilSecond(r.Until).Format(time.RFC3339))
+	return []byte(string(r.Mode) + " " + lockctl.FormatInstant(r.Until))
 }
 
 // ParseLegalHold parses a value written to user.s3.legalhold: ON or OFF.

@@ -43,7 +43,10 @@ func TestParseRetentionGoodForms(t *testing.T) {
 		{name: "offset converted to UTC", in: "COMPLIANCE 2027-01-01T02:00:00+02:00", want: comp(utc(2027, 1, 1, 0, 0, 0))},
 		{name: "negative offset", in: "COMPLIANCE 2026-12-31T19:00:00-05:00", want: comp(utc(2027, 1, 1, 0, 0, 0))},
 		{name: "zero fraction", in: "GOVERNANCE 2027-01-01T00:00:00.000Z", want: gov(utc(2027, 1, 1, 0, 0, 0))},
-		{name: "fraction rounded up", in: "GOVERNANCE 2027-01-01T00:00:00.001Z", want: gov(utc(2027, 1, 1, 0, 0, 1))},
+		// Instants are kept to the millisecond (issue 14 item 13): a
+		// millisecond fraction stays, a finer one is rounded up.
+		{name: "millisecond fraction kept", in: "GOVERNANCE 2027-01-01T00:00:00.001Z", want: gov(utc(2027, 1, 1, 0, 0, 0).Add(time.Millisecond))},
+		{name: "microsecond fraction rounded up", in: "GOVERNANCE 2027-01-01T00:00:00.000001Z", want: gov(utc(2027, 1, 1, 0, 0, 0).Add(time.Millisecond))},
 		{name: "nanosecond fraction rounded up", in: "GOVERNANCE 2027-01-01T00:00:59.999999999Z", want: gov(utc(2027, 1, 1, 0, 1, 0))},
 		{name: "trailing newline", in: "GOVERNANCE 2027-01-01T00:00:00Z\n", want: gov(utc(2027, 1, 1, 0, 0, 0))},
 		{name: "bypass", in: "GOVERNANCE 2026-12-01T00:00:00Z bypass", want: gov(utc(2026, 12, 1, 0, 0, 0)), bypas: true},
@@ -62,7 +65,7 @@ func TestParseRetentionGoodForms(t *testing.T) {
 		{name: "relative year over leap day", in: "COMPLIANCE +1y", now: utc(2027, 3, 1, 0, 0, 0), want: comp(utc(2028, 3, 1, 0, 0, 0))},
 		{name: "relative year from leap day", in: "COMPLIANCE +1y", now: leapDay, want: comp(utc(2029, 3, 1, 12, 0, 0))},
 		{name: "relative 365 days over leap day", in: "COMPLIANCE +365d", now: utc(2028, 1, 1, 0, 0, 0), want: comp(utc(2028, 12, 31, 0, 0, 0))},
-		{name: "relative with fractional now rounded up", in: "GOVERNANCE +1d", now: now.Add(time.Millisecond), want: gov(utc(2026, 3, 2, 12, 0, 1))},
+		{name: "relative with fractional now rounded up", in: "GOVERNANCE +1d", now: now.Add(time.Microsecond), want: gov(utc(2026, 3, 2, 12, 0, 0).Add(time.Millisecond))},
 		{name: "relative from another zone", in: "GOVERNANCE +1d", now: now.In(time.FixedZone("JST", 9*3600)), want: gov(utc(2026, 3, 2, 12, 0, 0))},
 		{name: "relative leading zeros", in: "GOVERNANCE +007d", want: gov(utc(2026, 3, 8, 12, 0, 0))},
 		{name: "relative bypass", in: "GOVERNANCE +1d bypass", want: gov(utc(2026, 3, 2, 12, 0, 0)), bypas: true},
@@ -132,7 +135,8 @@ func TestParseRetentionMalformed(t *testing.T) {
 		{name: "date without time", in: "GOVERNANCE 2027-01-01", inMsg: "RFC 3339"},
 		{name: "unix seconds", in: "GOVERNANCE 1798761600", inMsg: "RFC 3339"},
 		{name: "offset before year 0", in: "GOVERNANCE 0000-01-01T00:00:00+01:00", inMsg: "outside the years"},
-		{name: "fraction beyond year 9999", in: "GOVERNANCE 9999-12-31T23:59:59.5Z", inMsg: "outside the years"},
+		{name: "fraction beyond year 9999", in: "GOVERNANCE 9999-12-31T23:59:59.9999Z", inMsg: "outside the years"},
+		{name: "offset +24:00", in: "GOVERNANCE 2027-01-01T00:00:00+24:00", inMsg: "not an RFC 3339 date"},
 		{name: "+0d", in: "COMPLIANCE +0d", inMsg: "not positive"},
 		{name: "+0y", in: "COMPLIANCE +0y", inMsg: "not positive"},
 		{name: "+-5d", in: "COMPLIANCE +-5d", inMsg: "not a whole number"},
@@ -214,7 +218,8 @@ func TestFormatRetention(t *testing.T) {
 		{name: "zero", in: lockctl.Retention{}, want: ""},
 		{name: "governance", in: gov(utc(2027, 1, 1, 0, 0, 0)), want: "GOVERNANCE 2027-01-01T00:00:00Z"},
 		{name: "compliance other zone", in: comp(time.Date(2027, 1, 1, 1, 0, 0, 0, time.FixedZone("CET", 3600))), want: "COMPLIANCE 2027-01-01T00:00:00Z"},
-		{name: "fraction rounded up", in: comp(utc(2027, 1, 1, 0, 0, 0).Add(time.Millisecond)), want: "COMPLIANCE 2027-01-01T00:00:01Z"},
+		{name: "milliseconds shown", in: comp(utc(2027, 1, 1, 0, 0, 0).Add(time.Millisecond)), want: "COMPLIANCE 2027-01-01T00:00:00.001Z"},
+		{name: "finer fraction rounded up", in: comp(utc(2027, 1, 1, 0, 0, 0).Add(time.Microsecond)), want: "COMPLIANCE 2027-01-01T00:00:00.001Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

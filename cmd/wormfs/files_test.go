@@ -33,7 +33,7 @@ func runWormfs(t *testing.T, args ...string) (string, int) {
 // legal hold, versions and restore.
 func TestFileHelpers(t *testing.T) {
 	requireFUSE(t)
-	data, mnt := t.TempDir(), t.TempDir()
+	data, mnt := privateDir(t), t.TempDir()
 	d := startDaemon(t, "--data", data, "--mount", mnt, "--s3", "")
 	d.waitLine(t, `^wormfs: ready`)
 	t.Cleanup(func() {

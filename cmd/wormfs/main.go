@@ -41,6 +41,7 @@ func newApp() *cli.App {
 			fsckCommand(),
 			scrubCommand(),
 			auditCommand(),
+			credentialsCommand(),
 			versionsCommand(),
 			retentionCommand(),
 			legalholdCommand(),

@@ -47,8 +47,11 @@ func serveCommand() *cli.Command {
 			dataFlag(),
 			&cli.StringFlag{Name: "mount", Usage: "mount point (no mount when empty)", EnvVars: []string{"WORMFS_MOUNT"}},
 			&cli.StringFlag{Name: "s3", Usage: "S3 listen address (\"\" disables the listener)", EnvVars: []string{"WORMFS_S3"}, Value: "127.0.0.1:9000"},
-			&cli.StringFlag{Name: "access-key", Usage: "root access key (default: generated at first start and stored)", EnvVars: []string{"WORMFS_ACCESS_KEY"}},
-			&cli.StringFlag{Name: "secret-key", Usage: "root secret key", EnvVars: []string{"WORMFS_SECRET_KEY"}},
+			&cli.StringFlag{Name: "access-key", Usage: "root access key (default: generated at the first start that succeeds, and stored)", EnvVars: []string{"WORMFS_ACCESS_KEY"}},
+			&cli.StringFlag{Name: "secret-key", Usage: "root secret key (on the command line it shows in ps: prefer --secret-key-file or the environment)", EnvVars: []string{"WORMFS_SECRET_KEY"}},
+			&cli.StringFlag{Name: "access-key-file", Usage: "file holding the root access key (first line)", EnvVars: []string{"WORMFS_ACCESS_KEY_FILE"}},
+			&cli.StringFlag{Name: "secret-key-file", Usage: "file holding the root secret key (first line)", EnvVars: []string{"WORMFS_SECRET_KEY_FILE"}},
+			&cli.BoolFlag{Name: "accept-clock", Usage: "start even though the persisted compliance clock is ahead of the system clock beyond the catch-up bound, or behind the newest audit record (audited)", EnvVars: []string{"WORMFS_ACCEPT_CLOCK"}},
 			&cli.StringFlag{Name: "users", Usage: "JSON file of additional S3 users and their grants", EnvVars: []string{"WORMFS_USERS"}},
 			&cli.StringFlag{Name: "bucket", Usage: "mount only this bucket at the mount root", EnvVars: []string{"WORMFS_BUCKET"}},
 			&cli.IntFlag{Name: "bypass-gid", Usage: "group whose members (besides root) may bypass GOVERNANCE retention in the mount; -1: root only", EnvVars: []string{"WORMFS_BYPASS_GID"}, Value: -1},
@@ -70,9 +73,16 @@ func serveCommand() *cli.Command {
 // or wrapped maximum).
 const maxRetentionDays = int(math.MaxInt64 / int64(24*time.Hour))
 
+// maxGID is the largest group id a --bypass-gid may name: gid_t is 32
+// bits and 4294967295 is (gid_t)-1, "no group".
+const maxGID = math.MaxUint32 - 1
+
 func serve(c *cli.Context) error {
 	logger := log.New(os.Stderr, "wormfs: ", log.LstdFlags)
 	syncMode := c.String("sync")
+	if g := c.Int("bypass-gid"); g < -1 || g > maxGID {
+		return exitf(2, "--bypass-gid must be a group id between 0 and %d, or -1 (root only), not %d", maxGID, g)
+	}
 	if syncMode != "posix" && syncMode != "always" {
 		return exitf(2, "--sync must be posix or always, not %q", syncMode)
 	}
@@ -104,15 +114,29 @@ func serve(c *cli.Context) error {
 		}
 	}
 
+	access, secret, err := keyFlags(c, logger)
+	if err != nil {
+		return err
+	}
+
+	// Every file the store creates from here on is 0600 (SPEC §1).
+	meta.RestrictUmask()
+	if err := meta.CheckDataDir(c.String("data")); err != nil {
+		return exitf(2, "%v", err)
+	}
 	store, err := meta.Open(meta.Options{
 		Dir:          c.String("data"),
 		SyncWrites:   syncMode == "always",
 		MaxRetention: time.Duration(c.Int("max-retention-days")) * 24 * time.Hour,
 		MinFree:      minFree,
+		AcceptClock:  c.Bool("accept-clock"),
 		Logger:       logger,
 	})
 	if errors.Is(err, meta.ErrLocked) {
 		return exitf(3, "%v: stop the other wormfs first (one process per data directory)", err)
+	}
+	if errors.Is(err, meta.ErrClock) || errors.Is(err, meta.ErrNotWholeStore) {
+		return exitf(5, "refusing to start: %v", err)
 	}
 	if err != nil {
 		return exitf(1, "open store: %v", err)
@@ -126,8 +150,15 @@ func serve(c *cli.Context) error {
 		logger.Printf("reclaimed %d staged chunks of versions that were never committed", n)
 	}
 	logger.Printf("compliance clock %s (system clock is %s ahead of it)", store.Now().Format(time.RFC3339), store.ClockOffset().Round(time.Millisecond))
+	if seq, hash, err := store.AuditHead(); err != nil {
+		return exitf(1, "audit head: %v", err)
+	} else if seq > 0 {
+		logger.Printf("audit head %d:%s (keep it elsewhere; `wormfs audit verify --expect %d:%s` checks the log still holds it)", seq, hash, seq, hash)
+	} else {
+		logger.Printf("audit head 0 (empty audit log)")
+	}
 
-	creds, err := rootCredentials(store, c.String("access-key"), c.String("secret-key"), logger)
+	creds, generated, err := rootCredentials(store, access, secret, logger)
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
@@ -204,6 +235,15 @@ func serve(c *cli.Context) error {
 		}
 	}()
 
+	// Generated credentials are stored and shown only now that the start
+	// has succeeded: a start that fails leaves nothing behind.
+	if generated {
+		if err := storeCredentials(store, creds); err != nil {
+			return exitf(1, "%v", err)
+		}
+		logger.Printf("generated S3 root credentials (shown once; `wormfs credentials show` prints them again with the daemon stopped): access key %s secret key %s", creds.AccessKey, creds.SecretKey)
+	}
+
 	ready := []string{"ready"}
 	if mountDir != "" {
 		ready = append(ready, "mount="+mountDir)
@@ -238,37 +278,107 @@ func runtimeStats() string {
 }
 
 // rootCredentials returns the root pair: the flags when given (both or
-// neither), else the pair stored at first start, else a new random pair,
-// stored and logged once.
-func rootCredentials(store *meta.Store, access, secret string, logger *log.Logger) (credentials, error) {
+// neither), else the pair stored at first start, else a new random pair
+// (generated true) that the caller stores and logs once the start has
+// succeeded.
+func rootCredentials(store *meta.Store, access, secret string, logger *log.Logger) (creds credentials, generated bool, err error) {
 	if (access == "") != (secret == "") {
-		return credentials{}, errors.New("--access-key and --secret-key go together")
+		return credentials{}, false, errors.New("--access-key and --secret-key go together")
 	}
 	if access != "" {
 		if len(access) < 3 || len(secret) < 8 {
-			return credentials{}, errors.New("--access-key needs at least 3 characters and --secret-key at least 8")
+			return credentials{}, false, errors.New("--access-key needs at least 3 characters and --secret-key at least 8")
 		}
-		return credentials{AccessKey: access, SecretKey: secret}, nil
+		return credentials{AccessKey: access, SecretKey: secret}, false, nil
 	}
-	b, err := store.GetConfig(credentialsConfig)
+	cr, err := storedCredentials(store)
 	if err == nil {
-		var cr credentials
-		if err := json.Unmarshal(b, &cr); err != nil || cr.AccessKey == "" || cr.SecretKey == "" {
-			return credentials{}, fmt.Errorf("stored credentials are unreadable: %v", err)
-		}
-		logger.Printf("S3 root access key %s (generated at first start; secret in the store)", cr.AccessKey)
-		return cr, nil
+		logger.Printf("S3 root access key %s (generated at first start; secret in the store, `wormfs credentials show` prints it)", cr.AccessKey)
+		return cr, false, nil
 	}
 	if !errors.Is(err, meta.ErrNoSuchKey) {
+		return credentials{}, false, err
+	}
+	return newCredentials(), true, nil
+}
+
+// storedCredentials reads the generated pair from the store (ErrNoSuchKey
+// when none was ever stored).
+func storedCredentials(store *meta.Store) (credentials, error) {
+	b, err := store.GetConfig(credentialsConfig)
+	if err != nil {
 		return credentials{}, err
 	}
-	cr := credentials{AccessKey: "WORM" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), SecretKey: randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
-	b, _ = json.Marshal(cr)
-	if err := store.PutConfig(credentialsConfig, b); err != nil {
-		return credentials{}, fmt.Errorf("storing generated credentials: %w", err)
+	var cr credentials
+	if err := json.Unmarshal(b, &cr); err != nil || cr.AccessKey == "" || cr.SecretKey == "" {
+		return credentials{}, fmt.Errorf("stored credentials are unreadable: %v", err)
 	}
-	logger.Printf("generated S3 root credentials (shown once): access key %s secret key %s", cr.AccessKey, cr.SecretKey)
 	return cr, nil
+}
+
+func storeCredentials(store *meta.Store, cr credentials) error {
+	b, _ := json.Marshal(cr)
+	if err := store.PutConfig(credentialsConfig, b); err != nil {
+		return fmt.Errorf("storing generated credentials: %w", err)
+	}
+	return nil
+}
+
+func newCredentials() credentials {
+	return credentials{AccessKey: "WORM" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), SecretKey: randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+}
+
+// keyFlags reads the root pair from --access-key/--secret-key (or their
+// environment variables) or from --access-key-file/--secret-key-file, and
+// warns when the secret was given as a command-line argument, where every
+// local user sees it in ps.
+func keyFlags(c *cli.Context, logger *log.Logger) (access, secret string, err error) {
+	access, secret = c.String("access-key"), c.String("secret-key")
+	for _, f := range []struct {
+		name string
+		into *string
+	}{{"access-key-file", &access}, {"secret-key-file", &secret}} {
+		p := c.String(f.name)
+		if p == "" {
+			continue
+		}
+		if *f.into != "" {
+			return "", "", exitf(2, "--%s and --%s are exclusive", strings.TrimSuffix(f.name, "-file"), f.name)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return "", "", exitf(2, "--%s: %v", f.name, err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if *f.into = strings.TrimSpace(line); *f.into == "" {
+			return "", "", exitf(2, "--%s: %s is empty", f.name, p)
+		}
+	}
+	if (access == "") != (secret == "") {
+		return "", "", exitf(2, "--access-key and --secret-key go together")
+	}
+	if access != "" && (len(access) < 3 || len(secret) < 8) {
+		return "", "", exitf(2, "--access-key needs at least 3 characters and --secret-key at least 8")
+	}
+	if secret != "" && c.String("secret-key-file") == "" && secretOnCommandLine() {
+		logger.Printf("warning: --secret-key was given on the command line, where every local user can read it (ps, /proc/PID/cmdline); use --secret-key-file or WORMFS_SECRET_KEY")
+	}
+	return access, secret, nil
+}
+
+// secretOnCommandLine reports whether --secret-key came from the command
+// line rather than from WORMFS_SECRET_KEY (urfave/cli reports both as set).
+func secretOnCommandLine() bool {
+	for _, a := range os.Args[1:] {
+		if a == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "secret-key" {
+			return true
+		}
+	}
+	return false
 }
 
 func randomString(n int, alphabet string) string {

@@ -186,7 +186,7 @@ func isMounted(t *testing.T, dir string) bool {
 
 func TestServeLifecycle(t *testing.T) {
 	requireFUSE(t)
-	data, mnt := t.TempDir(), t.TempDir()
+	data, mnt := privateDir(t), t.TempDir()
 	addr := freeAddr(t)
 
 	d := startDaemon(t, "--data", data, "--mount", mnt, "--s3", addr)
@@ -286,7 +286,7 @@ func TestServeRejectsBadFlags(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"serve", "--data", t.TempDir(), "--s3", freeAddr(t)}, tc.args...)
+			args := append([]string{"serve", "--data", privateDir(t), "--s3", freeAddr(t)}, tc.args...)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			out, err := exec.CommandContext(ctx, wormfsBin, args...).CombinedOutput()
