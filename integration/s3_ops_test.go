@@ -1036,7 +1036,10 @@ var s3OperationCases = []s3Case{
 		if got := e.getBody(t, b, "mpe", ""); got != "small first part" {
 			t.Errorf("completed = %q", got)
 		}
-		wantErr(t, complete(part(1, p1.ETag)), 404, "NoSuchUpload")
+		// Repeated with the same parts it answers 200 again, as AWS does
+		// (issue 17); with other parts the upload is gone.
+		must(t, complete(part(1, p1.ETag)), "repeated CompleteMultipartUpload")
+		wantErr(t, complete(part(1, p1.ETag), part(2, p2.ETag)), 404, "NoSuchUpload")
 	}},
 	{"Multipart/Abort", func(t *testing.T, e *s3Env, b string) {
 		e.lockBucket(t, b)
