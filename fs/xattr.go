@@ -122,7 +122,7 @@ func (n *fileNode) lockTargetLocked(c caller) (*meta.Version, syscall.Errno) {
 	return n.cur, 0
 }
 
-// lockKind is a lock attribute change of a file: retention (ret, with an
+// lockChange is a lock attribute change of a file: retention (ret, with an
 // explicit bypass request) or legal hold (on).
 type lockChange struct {
 	retention bool
@@ -138,7 +138,7 @@ type lockChange struct {
 // the change and its record: when the node has unpublished changes, the
 // lock is also kept for the version they publish (SPEC §4: locks follow
 // the bytes).
-func (n *fileNode) changeLock(c caller, ch lockChange) syscall.Errno {
+func (n *fileNode) changeLock(c caller, ch lockChange) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	v, errno := n.lockTargetLocked(c)
@@ -156,7 +156,7 @@ func (n *fileNode) changeLock(c caller, ch lockChange) syscall.Errno {
 		nv, err = n.fsys.store.SetLegalHold(v.Bucket, v.Key, v.ID, ch.on, n.fsys.lockActor(c, v, false))
 	}
 	if err != nil {
-		return toErrno(err)
+		return err
 	}
 	n.observeLocked(nv)
 	if n.changingLocked() {
@@ -166,7 +166,7 @@ func (n *fileNode) changeLock(c caller, ch lockChange) syscall.Errno {
 			n.carry.LegalHold = ch.on
 		}
 	}
-	return 0
+	return nil
 }
 
 // userMeta returns the user metadata the file shows now: the current
@@ -265,13 +265,13 @@ func (n *fileNode) Setxattr(ctx context.Context, attr string, data []byte, flags
 		if err != nil {
 			return toErrno(err)
 		}
-		return n.changeLock(c, lockChange{retention: true, ret: req.Retention, bypass: req.Bypass})
+		return toErrno(n.changeLock(c, lockChange{retention: true, ret: req.Retention, bypass: req.Bypass}))
 	case xattr.KindLegalHold:
 		on, err := xattr.ParseLegalHold(data)
 		if err != nil {
 			return toErrno(err)
 		}
-		return n.changeLock(c, lockChange{on: on})
+		return toErrno(n.changeLock(c, lockChange{on: on}))
 	case xattr.KindUser:
 		k, errno := userKey(attr)
 		if errno != 0 {
@@ -346,7 +346,7 @@ func (n *fileNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 		// Never a governance bypass (SPEC §5): removing an active
 		// GOVERNANCE retention needs a value ending in " bypass"; turning
 		// a hold off needs an administrator.
-		return n.changeLock(c, lockChange{retention: kind == xattr.KindRetention, remove: true})
+		return toErrno(n.changeLock(c, lockChange{retention: kind == xattr.KindRetention, remove: true}))
 	case xattr.KindVersionID, xattr.KindLockStatus:
 		return syscall.EPERM
 	case xattr.KindUser:

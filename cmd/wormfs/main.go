@@ -44,6 +44,7 @@ func newApp() *cli.App {
 			retentionCommand(),
 			legalholdCommand(),
 			restoreCommand(),
+			rmVersionCommand(),
 			versionCommand(),
 		},
 	}
