@@ -202,17 +202,39 @@ func startControl(c *cli.Context, m *wfs.Mounted, mountDir string, logger *log.L
 		return func() {}, nil
 	}
 	if path == "" {
-		if real, err := filepath.EvalSymlinks(mountDir); err == nil {
-			mountDir = real
+		// The default place: a failure there (a read-only /run, say) is
+		// logged and the daemon runs without the socket; the lock
+		// commands then fall back to the mount's attributes.
+		stop, err := listenControl(m, defaultControlSocket(mountDir), logger)
+		if err != nil {
+			logger.Printf("no control socket: %v (lock administrators cannot reach files they may not write)", err)
+			return func() {}, nil
 		}
-		if abs, err := filepath.Abs(mountDir); err == nil {
-			mountDir = abs
-		}
-		path = defaultControlPaths(mountDir, os.Geteuid())[0]
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, fmt.Errorf("control socket: %w", err)
-		}
+		return stop, nil
 	}
+	return listenControl(m, path, logger)
+}
+
+// defaultControlSocket is where the daemon of the mount at mountDir makes
+// its control socket (its directory is created when missing).
+func defaultControlSocket(mountDir string) string {
+	if real, err := filepath.EvalSymlinks(mountDir); err == nil {
+		mountDir = real
+	}
+	if abs, err := filepath.Abs(mountDir); err == nil {
+		mountDir = abs
+	}
+	path := defaultControlPaths(mountDir, os.Geteuid())[0]
+	perm := os.FileMode(0o700) // a user's daemon: its own mount, its own socket
+	if os.Geteuid() == 0 {
+		perm = 0o755 // /run/wormfs: every user reaches root's daemon
+	}
+	os.MkdirAll(filepath.Dir(path), perm)
+	return path
+}
+
+// listenControl serves the control socket at path.
+func listenControl(m *wfs.Mounted, path string, logger *log.Logger) (stop func(), err error) {
 	// A socket file left by a daemon that died is removed; a live one is
 	// another daemon's.
 	if st, err := os.Lstat(path); err == nil {
