@@ -150,6 +150,10 @@ func (n *atDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*g
 	if len(key) > meta.MaxKeyLen {
 		return nil, syscall.ENAMETOOLONG
 	}
+	c := callerOf(ctx)
+	if errno := n.fsys.searchPath(&c, n.bucket, key); errno != 0 && c.uid != 0 {
+		return nil, errno
+	}
 	res, err := n.fsys.store.ListAsOf(n.bucket, n.at, meta.ListOptions{Prefix: key + "/", Max: 1})
 	if err != nil {
 		return nil, toErrno(err)
@@ -172,6 +176,10 @@ func (n *atDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*g
 }
 
 func (n *atDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	c := callerOf(ctx)
+	if errno := n.fsys.listAccess(&c, n.bucket, n.prefix); errno != 0 {
+		return nil, errno
+	}
 	entries := map[string]fuse.DirEntry{}
 	o := meta.ListOptions{Prefix: n.prefix, Delimiter: "/"}
 	base := n.inst + "\x00" + n.bucket
@@ -242,6 +250,9 @@ func (n *atFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint3
 	if n.v.Link {
 		return nil, 0, syscall.ELOOP
 	}
+	if errno := n.fsys.viewAccess(ctx, n.v.Bucket, n.v.Key); errno != 0 {
+		return nil, 0, errno
+	}
 	return n.fsys.openVersion(n.v, flags)
 }
 
@@ -252,6 +263,9 @@ func (n *atFile) Read(ctx context.Context, f gofs.FileHandle, dest []byte, off i
 func (n *atFile) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 	if !n.v.Link {
 		return nil, syscall.EINVAL
+	}
+	if errno := n.fsys.viewAccess(ctx, n.v.Bucket, n.v.Key); errno != 0 {
+		return nil, errno
 	}
 	if n.v.Size > maxSymlinkTarget {
 		return nil, syscall.ENAMETOOLONG
@@ -280,9 +294,15 @@ func (n *atFile) Getxattr(ctx context.Context, attr string, dest []byte) (uint32
 	if xattr.IsReservedNamespace(attr) {
 		return 0, syscall.ENODATA
 	}
+	if errno := n.fsys.viewAccess(ctx, n.v.Bucket, n.v.Key); errno != 0 {
+		return 0, errno
+	}
 	return n.fsys.versionXattr(n.current(), attr, dest)
 }
 
 func (n *atFile) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	if errno := n.fsys.viewAccess(ctx, n.v.Bucket, n.v.Key); errno != 0 {
+		return 0, errno
+	}
 	return listNames(dest, versionXattrNames(n.current()))
 }

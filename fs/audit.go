@@ -59,7 +59,11 @@ func (n *auditFile) attr(a *fuse.Attr) syscall.Errno {
 	if err != nil {
 		return toErrno(err)
 	}
-	a.Mode = syscall.S_IFREG | 0o444
+	// The log names every key: root and lock administrators only (SPEC §4).
+	a.Mode = syscall.S_IFREG | 0o400
+	if g := n.fsys.opts.BypassGID; g >= 0 && int64(g) < 1<<32-1 {
+		a.Mode, a.Gid = syscall.S_IFREG|0o440, uint32(g)
+	}
 	a.Size = uint64(len(b))
 	a.Blocks = (a.Size + 511) / 512
 	a.Blksize = blockSize
@@ -79,6 +83,9 @@ func (n *auditFile) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.At
 func (n *auditFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if writeFlags(flags) {
 		return nil, 0, syscall.EROFS
+	}
+	if !n.fsys.isAdmin(callerOf(ctx)) {
+		return nil, 0, syscall.EACCES
 	}
 	b, err := n.log.snapshot(n.fsys.store)
 	if err != nil {

@@ -137,7 +137,7 @@ func (n *dirNode) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetAt
 	if _, ok := in.GetSize(); ok {
 		return syscall.EISDIR
 	}
-	u := meta.AttrUpdate{}
+	u := meta.AttrUpdate{Actor: n.fsys.actor(callerOf(ctx), false)}
 	if hasMode {
 		m := mode & 0o7777
 		u.Mode = &m
@@ -400,7 +400,7 @@ func (n *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 		n.retireChild(name)
 		return 0 // an implicit directory that is already gone
 	}
-	if _, err := n.fsys.store.Delete(bucket, dirKey, meta.PublishOptions{Actor: n.fsys.actor(c, false)}); err != nil {
+	if _, err := n.fsys.store.Delete(bucket, dirKey, meta.PublishOptions{Actor: n.fsys.actor(c, false), UID: c.uid, GID: c.gid}); err != nil {
 		return toErrno(err)
 	}
 	n.retireChild(name)
@@ -499,7 +499,7 @@ func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 		}
 	}
 	del := func() error {
-		_, err := n.fsys.store.DeleteExisting(bucket, key, meta.PublishOptions{Actor: n.fsys.actor(c, false)})
+		_, err := n.fsys.store.DeleteExisting(bucket, key, meta.PublishOptions{Actor: n.fsys.actor(c, false), UID: c.uid, GID: c.gid})
 		if err != nil && !(errors.Is(err, meta.ErrNoSuchKey) && p != nil) {
 			return err
 		}
@@ -668,7 +668,7 @@ func (n *dirNode) renameFile(ctx context.Context, c caller, np *dirNode, name, n
 			return toErrno(err)
 		}
 	}
-	if _, err := n.fsys.store.Rename(bucket, src, dst, meta.PublishOptions{Actor: n.fsys.actor(c, false)}); err != nil {
+	if _, err := n.fsys.store.Rename(bucket, src, dst, meta.PublishOptions{Actor: n.fsys.actor(c, false), UID: c.uid, GID: c.gid}); err != nil {
 		return toErrno(err)
 	}
 	np.retireChild(newName)
@@ -716,7 +716,7 @@ func (n *dirNode) renameDir(ctx context.Context, c caller, np *dirNode, name, ne
 		}
 	}
 	for _, k := range keys {
-		if _, err := store.Rename(bucket, k, dst+"/"+k[len(src)+1:], meta.PublishOptions{Actor: actor}); err != nil && !errors.Is(err, meta.ErrNoSuchKey) {
+		if _, err := store.Rename(bucket, k, dst+"/"+k[len(src)+1:], meta.PublishOptions{Actor: actor, UID: c.uid, GID: c.gid}); err != nil && !errors.Is(err, meta.ErrNoSuchKey) {
 			return toErrno(err)
 		}
 	}

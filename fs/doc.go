@@ -134,11 +134,21 @@
 // user.s3.retention, user.s3.legalhold, user.s3.version-id and
 // user.s3.lockstatus expose Object Lock (SPEC §5) through the xattr
 // codecs; the rules themselves run in lockctl inside the store transaction.
-// A governance bypass needs a bypass-capable caller (root or a member of
-// Options.BypassGID, read from /proc/<pid>/status) and an explicit request
-// (a value ending in " bypass", or removexattr). Retention and legal hold
-// may be set by root, bypass-capable callers and the file's owner. Other
-// user.* attributes are user metadata of the version and survive new
+// Who may do what is lockctl.Authority, checked by the store in the
+// transaction of the change: whoever may write the file (its mode bits,
+// as the kernel's default_permissions check) may set or extend retention
+// and place a legal hold; lifting a hold, any governance bypass and a
+// bucket's default rule need a lock administrator (root or a member of
+// Options.BypassGID, the --admin-gid group, read from /proc/<pid>/status).
+// A bypass is always explicit: a value ending in " bypass" by an
+// administrator; removexattr and unlink never bypass. A lock set while the
+// file has unpublished writes is kept in fileNode.carry and given to the
+// version those writes publish (PublishOptions.Carry). chmod, chown,
+// utimes and user.* changes of a protected current version publish a new
+// version sharing its chunks (Store.UpdateAttrs); the protected one never
+// changes. The control socket of the daemon reaches the same rules through
+// the Mounted lock methods (control.go), for administrators acting on
+// files they may not write. Other user.* attributes are user metadata of the version and survive new
 // versions. security.*, system.* and trusted.* are ENODATA on read (the
 // kernel asks security.capability before writes) and ENOTSUP on write, so
 // cp -a and ACL tools fall back quietly, all without touching the store.
@@ -169,13 +179,13 @@
 //     name. Directory markers and keys with empty components are not
 //     shown. A symlink's versions are plain files holding the target.
 //   - unlink of a version file is Store.DeleteVersion: EPERM while the
-//     version is protected. It is allowed to root, to members of
-//     Options.BypassGID and to the version's owner; for the first two the
-//     unlink is itself the explicit governance bypass request of SPEC §5
-//     (so root's rm -f or mv -f onto a GOVERNANCE version removes it,
-//     audited as a bypass; COMPLIANCE and legal holds never yield).
-//     Removing a delete marker brings the key back; the main tree's
-//     kernel entries are invalidated at once. Key directories are 0777 so
+//     version is protected. It is allowed to root, to lock administrators
+//     and to the version's owner (a delete marker's owner is the user who
+//     made it, so users can undo their own deletes). It is never a
+//     governance bypass, root's included: `wormfs rm-version --bypass`
+//     over the control socket is the explicit request. Removing a delete
+//     marker brings the key back; the main tree's kernel entries are
+//     invalidated at once. Key directories are 0777 so
 //     that the kernel lets such an unlink reach the daemon, which decides.
 //   - rename in the versions view is EPERM when the source or the target
 //     is a protected version, EROFS otherwise; a rename from the main tree
@@ -189,8 +199,12 @@
 //     versions permanently deleted since are gone from history. An
 //     instant in the future follows the tree (within the entry timeout)
 //     until it is reached: a file's inode names its version.
+//   - both views show a key's history only to whoever may read the key as
+//     the main tree has it now (access.go): every directory searchable and
+//     the file readable, for a deleted key its directory; each version
+//     keeps its own mode as well.
 //   - .wormfs/audit is the audit log, one JSON record a line as `wormfs
-//     audit` prints it; each open reads the log as it is then (direct I/O,
+//     audit` prints it, readable by root and lock administrators only; each open reads the log as it is then (direct I/O,
 //     so the growing file is never cut at an old size). The daemon keeps
 //     the rendering in memory and extends it with new records.
 package fs

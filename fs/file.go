@@ -10,6 +10,7 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/wormfs/wormfs/lockctl"
 	"github.com/wormfs/wormfs/meta"
 )
 
@@ -52,6 +53,11 @@ type fileNode struct {
 	mtime    time.Time // time of the last unpublished write into w
 	seen     bool      // content was read through the mount (page cache)
 	keepSeq  uint64    // the version the kernel's cached pages hold (0: unknown)
+
+	// carry is the lock set on the file while it had unpublished changes:
+	// the version those changes publish gets it too (locks follow the
+	// bytes, SPEC §4).
+	carry lockctl.Lock
 
 	privs map[*private]struct{} // the open private writers
 	show  *private              // the private writer whose size the attributes show
@@ -429,7 +435,7 @@ func (n *fileNode) publishLocked(c caller, sync bool, p *private) error {
 		}
 		w, wrote = p.w, p.wrote
 	}
-	po := meta.PublishOptions{Actor: n.fsys.actor(c, false), Sync: sync, ModeSet: true}
+	po := meta.PublishOptions{Actor: n.fsys.actor(c, false), Sync: sync, ModeSet: true, Carry: n.carry}
 	base, err := n.fsys.store.Get(n.bucket, n.key, "")
 	switch {
 	case err == nil:
@@ -486,6 +492,9 @@ func (n *fileNode) publishLocked(c caller, sync bool, p *private) error {
 	n.cur, n.rd, n.keepSeq, n.curSince = v, nil, 0, time.Now()
 	n.pubv = v
 	n.creating, n.over = false, overrides{}
+	if !n.changingLocked() {
+		n.carry = lockctl.Lock{}
+	}
 	n.fsys.dropPending(n, n.bucket, n.key)
 	return nil
 }
@@ -928,7 +937,7 @@ func (n *fileNode) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetA
 			return errno
 		}
 	}
-	var u meta.AttrUpdate
+	u := meta.AttrUpdate{Actor: n.fsys.actor(c, false)}
 	if mode, ok := in.GetMode(); ok {
 		m := mode & 0o7777
 		u.Mode = &m

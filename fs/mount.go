@@ -21,7 +21,7 @@ import (
 // Options configure a mount.
 type Options struct {
 	Bucket     string        // mount only this bucket at the mount root ("" = every bucket is a top-level dir)
-	BypassGID  int           // members of this group (and root) may make governance bypass requests; -1 = root only
+	BypassGID  int           // the lock administrators' group (--admin-gid): with root, they lift holds, bypass GOVERNANCE, set default rules, read the audit log; -1 = root only
 	Timeout    time.Duration // attribute and entry timeout; 0 means 1 s
 	AllowOther bool          // pass allow_other (cmd sets it when running as root)
 	Debug      bool          // go-fuse debug logging
@@ -32,6 +32,8 @@ type Options struct {
 type Mounted struct {
 	dir    string
 	server *fuse.Server
+	fsys   *wormFS
+	root   *dirNode
 	done   chan struct{}
 
 	mu      sync.Mutex
@@ -104,7 +106,7 @@ func Mount(store *meta.Store, dir string, o Options) (*Mounted, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fs: mount %s: %w", dir, err)
 	}
-	m := &Mounted{dir: dir, server: server, done: make(chan struct{})}
+	m := &Mounted{dir: dir, server: server, fsys: fsys, root: root, done: make(chan struct{})}
 	go func() {
 		server.Wait()
 		close(m.done)

@@ -88,8 +88,9 @@ func (n *versionsRoot) Readdir(ctx context.Context) (gofs.DirStream, syscall.Err
 //
 // The directory is writable for everyone (0777) so that the kernel lets an
 // unlink reach the daemon, which decides: a permanent delete is for root,
-// members of Options.BypassGID, and the version's owner (lock rules apply
-// to all of them); everything else is EROFS.
+// lock administrators (Options.BypassGID) and the version's owner (lock
+// rules apply to all of them, and an unlink is never a bypass); everything
+// else is EROFS. Who may see the history of a key is historyAccess.
 type versionsDir struct {
 	gofs.Inode
 	roDir
@@ -160,10 +161,17 @@ func (n *versionsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOu
 		return nil, errno
 	}
 	if v, errno := n.version(name); errno == 0 {
+		if errno := n.fsys.viewAccess(ctx, n.bucket, n.key); errno != 0 {
+			return nil, errno
+		}
 		versionAttr(&out.Attr, v, false)
 		return n.newVersionFile(ctx, v), 0
 	}
 	key := n.child(name)
+	c := callerOf(ctx)
+	if errno := n.fsys.searchPath(&c, n.bucket, key); errno != 0 && c.uid != 0 {
+		return nil, errno
+	}
 	if len(key) > meta.MaxKeyLen {
 		return nil, syscall.ENAMETOOLONG
 	}
@@ -187,6 +195,9 @@ func (n *versionsDir) newVersionFile(ctx context.Context, v *meta.Version) *gofs
 // store.Versions, which `wormfs versions` relies on), then the names of
 // the keys below in name order.
 func (n *versionsDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	if errno := n.fsys.viewAccess(ctx, n.bucket, n.key); errno != 0 {
+		return nil, errno
+	}
 	var out []fuse.DirEntry
 	ids := map[string]bool{}
 	if n.key != "" {
@@ -235,18 +246,19 @@ func (n *versionsDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errn
 }
 
 // mayDeleteVersion reports whether the caller may ask for the permanent
-// delete of v: root, a bypass-capable principal, or the owner of a version
-// (a delete marker has no owner but root).
+// delete of v: root, a lock administrator, or the owner of the version (of
+// a delete marker: the user who made it, so a user can undo their own
+// delete). The lock rules still apply to all of them.
 func (f *wormFS) mayDeleteVersion(c caller, v *meta.Version) bool {
-	return c.uid == 0 || f.mayBypass(c) || !v.DeleteMarker && c.uid == v.UID
+	return c.uid == 0 || f.isAdmin(c) || c.uid == v.UID
 }
 
 // Unlink permanently deletes a version (store.DeleteVersion), refused with
-// EPERM while it is protected. A bypass-capable caller's unlink is an
-// explicit governance bypass request (SPEC §5), so it lifts an active
-// GOVERNANCE retention, and the audit log records the bypass; it never
-// lifts COMPLIANCE or a legal hold. Removing a delete marker un-deletes
-// the key, and the main tree shows the previous version at once.
+// EPERM while it is protected. An unlink is never a governance bypass, by
+// anyone, root included (SPEC §4, §5): a cleanup script is not an explicit
+// request; `wormfs rm-version --bypass` is. Removing a delete marker
+// un-deletes the key, and the main tree shows the previous version at
+// once.
 func (n *versionsDir) Unlink(ctx context.Context, name string) syscall.Errno {
 	v, errno := n.version(name)
 	if errno != 0 {
@@ -258,10 +270,13 @@ func (n *versionsDir) Unlink(ctx context.Context, name string) syscall.Errno {
 		return errno
 	}
 	c := callerOf(ctx)
+	if errno := n.fsys.historyAccess(&c, n.bucket, n.key); errno != 0 {
+		return errno
+	}
 	if !n.fsys.mayDeleteVersion(c, v) {
 		return syscall.EPERM
 	}
-	if _, err := n.fsys.store.DeleteVersion(n.bucket, n.key, v.ID, n.fsys.actor(c, true)); err != nil {
+	if _, err := n.fsys.store.DeleteVersion(n.bucket, n.key, v.ID, n.fsys.actor(c, false)); err != nil {
 		return toErrno(err)
 	}
 	n.fsys.invalidateMain(n.Root(), n.bucket, n.key)
@@ -322,6 +337,9 @@ func (n *versionFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	if writeFlags(flags) {
 		return nil, 0, syscall.EROFS
 	}
+	if errno := n.fsys.viewAccess(ctx, n.bucket, n.key); errno != 0 {
+		return nil, 0, errno
+	}
 	v, errno := n.get()
 	if errno != 0 {
 		return nil, 0, errno
@@ -337,6 +355,9 @@ func (n *versionFile) Getxattr(ctx context.Context, attr string, dest []byte) (u
 	if xattr.IsReservedNamespace(attr) {
 		return 0, syscall.ENODATA
 	}
+	if errno := n.fsys.viewAccess(ctx, n.bucket, n.key); errno != 0 {
+		return 0, errno
+	}
 	v, errno := n.get()
 	if errno != 0 {
 		return 0, errno
@@ -345,17 +366,14 @@ func (n *versionFile) Getxattr(ctx context.Context, attr string, dest []byte) (u
 }
 
 func (n *versionFile) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	if errno := n.fsys.viewAccess(ctx, n.bucket, n.key); errno != 0 {
+		return 0, errno
+	}
 	v, errno := n.get()
 	if errno != 0 {
 		return 0, errno
 	}
 	return listNames(dest, versionXattrNames(v))
-}
-
-// mayLock is the main tree's rule for who may set retention and legal
-// hold (root, a bypass-capable principal, the owner), applied to v.
-func (n *versionFile) mayLock(c caller, v *meta.Version) bool {
-	return (&fileNode{fsys: n.fsys}).mayLock(c, v)
 }
 
 // Setxattr sets the retention or legal hold of this version, with the same
@@ -380,7 +398,7 @@ func (n *versionFile) Setxattr(ctx context.Context, attr string, data []byte, fl
 		if errno != 0 {
 			return errno
 		}
-		_, err = n.fsys.store.SetRetention(n.bucket, n.key, v.ID, req.Retention, n.fsys.actor(c, req.Bypass))
+		_, err = n.fsys.store.SetRetention(n.bucket, n.key, v.ID, req.Retention, n.fsys.lockActor(c, v, req.Bypass))
 		return toErrno(err)
 	case xattr.KindLegalHold:
 		on, err := xattr.ParseLegalHold(data)
@@ -391,7 +409,7 @@ func (n *versionFile) Setxattr(ctx context.Context, attr string, data []byte, fl
 		if errno != 0 {
 			return errno
 		}
-		_, err = n.fsys.store.SetLegalHold(n.bucket, n.key, v.ID, on, n.fsys.actor(c, false))
+		_, err = n.fsys.store.SetLegalHold(n.bucket, n.key, v.ID, on, n.fsys.lockActor(c, v, false))
 		return toErrno(err)
 	case xattr.KindUser:
 		return syscall.EROFS
@@ -399,8 +417,12 @@ func (n *versionFile) Setxattr(ctx context.Context, attr string, data []byte, fl
 	return setErrno(kind)
 }
 
-// lockable returns the version for a lock change by c.
+// lockable returns the version for a lock change by c (whose rights the
+// store checks, in its transaction, with the lock rules).
 func (n *versionFile) lockable(c caller) (*meta.Version, syscall.Errno) {
+	if errno := n.fsys.historyAccess(&c, n.bucket, n.key); errno != 0 {
+		return nil, errno
+	}
 	v, errno := n.get()
 	if errno != 0 {
 		return nil, errno
@@ -408,14 +430,11 @@ func (n *versionFile) lockable(c caller) (*meta.Version, syscall.Errno) {
 	if v.DeleteMarker {
 		return nil, syscall.EINVAL
 	}
-	if !n.mayLock(c, v) {
-		return nil, syscall.EPERM
-	}
 	return v, 0
 }
 
-// Removexattr removes the retention (an explicit governance bypass request
-// when the caller is bypass-capable) or turns the legal hold off.
+// Removexattr removes the retention (never a bypass) or turns the legal
+// hold off (lock administrators only).
 func (n *versionFile) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	c := callerOf(ctx)
 	if attr == nameDeleteMarker {
@@ -436,9 +455,9 @@ func (n *versionFile) Removexattr(ctx context.Context, attr string) syscall.Errn
 		}
 		var err error
 		if kind == xattr.KindRetention {
-			_, err = n.fsys.store.SetRetention(n.bucket, n.key, v.ID, lockctl.Retention{}, n.fsys.actor(c, true))
+			_, err = n.fsys.store.SetRetention(n.bucket, n.key, v.ID, lockctl.Retention{}, n.fsys.lockActor(c, v, false))
 		} else {
-			_, err = n.fsys.store.SetLegalHold(n.bucket, n.key, v.ID, false, n.fsys.actor(c, false))
+			_, err = n.fsys.store.SetLegalHold(n.bucket, n.key, v.ID, false, n.fsys.lockActor(c, v, false))
 		}
 		return toErrno(err)
 	case xattr.KindVersionID, xattr.KindLockStatus:

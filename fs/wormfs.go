@@ -215,10 +215,14 @@ func (f *wormFS) pendingUnder(bucket, prefix string) map[string]*fileNode {
 	return out
 }
 
-// caller is who sent a request.
+// caller is who sent a request: a FUSE request's uid, gid and pid, or a
+// control-socket peer (whose supplementary groups are known).
 type caller struct {
 	uid, gid uint32
 	pid      uint32
+	groups   []uint32 // supplementary groups when known
+	known    bool     // groups holds them (else read from /proc/<pid>/status)
+	control  bool     // a request on the control socket
 }
 
 func callerOf(ctx context.Context) caller {
@@ -228,30 +232,74 @@ func callerOf(ctx context.Context) caller {
 	return caller{}
 }
 
-// mayBypass reports whether the caller is a bypass-capable principal: root
-// or a member of Options.BypassGID (primary or supplementary group, read
-// from /proc/<pid>/status).
-func (f *wormFS) mayBypass(c caller) bool {
-	if c.uid == 0 {
+// inGroup reports whether g is the caller's primary or a supplementary
+// group.
+func (c *caller) inGroup(g uint32) bool {
+	if c.gid == g {
 		return true
 	}
-	if f.opts.BypassGID < 0 {
-		return false
+	if !c.known {
+		c.groups, _ = procGroups(c.pid)
+		c.known = true
 	}
-	gid := uint32(f.opts.BypassGID)
-	if c.gid == gid {
-		return true
-	}
-	groups, err := procGroups(c.pid)
-	if err != nil {
-		return false
-	}
-	for _, g := range groups {
-		if g == gid {
+	for _, x := range c.groups {
+		if x == g {
 			return true
 		}
 	}
 	return false
+}
+
+// permits reports whether the caller has the access want (a mask of 4
+// read, 2 write, 1 search) to an object of mode perm owned by uid:gid, as
+// the kernel's default_permissions check decides it: root may do anything
+// (it holds CAP_DAC_OVERRIDE), others get the owner's, the group's or
+// everyone's bits.
+func (c *caller) permits(perm, uid, gid, want uint32) bool {
+	if c.uid == 0 {
+		return true
+	}
+	var bits uint32
+	switch {
+	case c.uid == uid:
+		bits = perm >> 6 & 7
+	case c.inGroup(gid):
+		bits = perm >> 3 & 7
+	default:
+		bits = perm & 7
+	}
+	return bits&want == want
+}
+
+// isAdmin reports whether the caller is a lock administrator: root or a
+// member of Options.BypassGID (the --admin-gid group; primary or
+// supplementary group, read from /proc/<pid>/status for FUSE requests).
+func (f *wormFS) isAdmin(c caller) bool {
+	if c.uid == 0 {
+		return true
+	}
+	if f.opts.BypassGID < 0 || int64(f.opts.BypassGID) >= 1<<32-1 {
+		return false
+	}
+	return c.inGroup(uint32(f.opts.BypassGID))
+}
+
+// authority is what c may do to the locks of version v under the default
+// rules (SPEC §4): write v (its own mode) or administer locks.
+func (f *wormFS) authority(c caller, v *meta.Version) lockctl.Authority {
+	return lockctl.Authority{Writer: v != nil && c.permits(v.Mode, v.UID, v.GID, 2), Admin: f.isAdmin(c)}
+}
+
+// lockActor is the actor of a lock change by c on v: the lock rules of
+// lockctl check its rights in the store's transaction. requested is an
+// explicit governance bypass request (a value ending in " bypass", or the
+// wormfs command that asks for one); only an administrator's takes effect.
+func (f *wormFS) lockActor(c caller, v *meta.Version, requested bool) meta.Actor {
+	a := f.authority(c, v)
+	act := f.actor(c, false)
+	act.Bypass = lockctl.Bypass{Requested: requested, Allowed: requested && a.MayBypass()}
+	act.Rights = &a
+	return act
 }
 
 // procGroups reads the supplementary groups of process pid.
@@ -282,11 +330,17 @@ func procGroups(pid uint32) ([]uint32, error) {
 	return nil, sc.Err()
 }
 
-// actor is the store's view of a caller, for the audit log.
+// actor is the store's view of a caller, for the audit log. requested is
+// an explicit governance bypass request, effective only for an
+// administrator.
 func (f *wormFS) actor(c caller, requested bool) meta.Actor {
+	name := fmt.Sprintf("mount uid=%d gid=%d pid=%d", c.uid, c.gid, c.pid)
+	if c.control {
+		name = fmt.Sprintf("control uid=%d gid=%d pid=%d", c.uid, c.gid, c.pid)
+	}
 	return meta.Actor{
-		Name:   fmt.Sprintf("mount uid=%d gid=%d pid=%d", c.uid, c.gid, c.pid),
-		Bypass: lockctl.Bypass{Requested: requested, Allowed: requested && f.mayBypass(c)},
+		Name:   name,
+		Bypass: lockctl.Bypass{Requested: requested, Allowed: requested && f.isAdmin(c)},
 	}
 }
 

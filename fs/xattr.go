@@ -102,17 +102,9 @@ func setErrno(kind xattr.Kind) syscall.Errno {
 	}
 }
 
-// mayLock reports whether the caller may set retention and legal hold on
-// a version: root, a bypass-capable principal, or the file's owner.
-func (n *fileNode) mayLock(c caller, v *meta.Version) bool {
-	return c.uid == 0 || c.uid == v.UID || n.fsys.mayBypass(c)
-}
-
-// lockTarget returns the current version, for the lock attributes: a file
-// created here and not yet published is published first.
-func (n *fileNode) lockTarget(c caller) (*meta.Version, syscall.Errno) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+// lockTargetLocked returns the current version, for the lock attributes:
+// a file created here and not yet published is published first.
+func (n *fileNode) lockTargetLocked(c caller) (*meta.Version, syscall.Errno) {
 	if n.unlinked {
 		return nil, syscall.ENOENT
 	}
@@ -128,6 +120,53 @@ func (n *fileNode) lockTarget(c caller) (*meta.Version, syscall.Errno) {
 		return nil, syscall.ENODATA
 	}
 	return n.cur, 0
+}
+
+// lockChange is a lock attribute change of a file: retention (ret, with an
+// explicit bypass request) or legal hold (on).
+type lockChange struct {
+	retention bool
+	remove    bool // removexattr: the attribute must be set
+	ret       lockctl.Retention
+	bypass    bool
+	on        bool
+}
+
+// changeLock applies a lock change to the current version, under the lock
+// rules, checked by the store in its transaction against c's rights. It
+// holds the node's lock throughout, so that a write cannot slip between
+// the change and its record: when the node has unpublished changes, the
+// lock is also kept for the version they publish (SPEC §4: locks follow
+// the bytes).
+func (n *fileNode) changeLock(c caller, ch lockChange) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	v, errno := n.lockTargetLocked(c)
+	if errno != 0 {
+		return errno
+	}
+	if ch.remove && (ch.retention && !v.RetMode.Valid() || !ch.retention && !v.HoldSet) {
+		return syscall.ENODATA
+	}
+	var nv *meta.Version
+	var err error
+	if ch.retention {
+		nv, err = n.fsys.store.SetRetention(v.Bucket, v.Key, v.ID, ch.ret, n.fsys.lockActor(c, v, ch.bypass))
+	} else {
+		nv, err = n.fsys.store.SetLegalHold(v.Bucket, v.Key, v.ID, ch.on, n.fsys.lockActor(c, v, false))
+	}
+	if err != nil {
+		return err
+	}
+	n.observeLocked(nv)
+	if n.changingLocked() {
+		if ch.retention {
+			n.carry.Retention = nv.Lock().Retention
+		} else {
+			n.carry.LegalHold = ch.on
+		}
+	}
+	return nil
 }
 
 // userMeta returns the user metadata the file shows now: the current
@@ -226,37 +265,13 @@ func (n *fileNode) Setxattr(ctx context.Context, attr string, data []byte, flags
 		if err != nil {
 			return toErrno(err)
 		}
-		v, errno := n.lockTarget(c)
-		if errno != 0 {
-			return errno
-		}
-		if !n.mayLock(c, v) {
-			return syscall.EPERM
-		}
-		nv, err := n.fsys.store.SetRetention(v.Bucket, v.Key, v.ID, req.Retention, n.fsys.actor(c, req.Bypass))
-		if err != nil {
-			return toErrno(err)
-		}
-		n.observe(nv)
-		return 0
+		return toErrno(n.changeLock(c, lockChange{retention: true, ret: req.Retention, bypass: req.Bypass}))
 	case xattr.KindLegalHold:
 		on, err := xattr.ParseLegalHold(data)
 		if err != nil {
 			return toErrno(err)
 		}
-		v, errno := n.lockTarget(c)
-		if errno != 0 {
-			return errno
-		}
-		if !n.mayLock(c, v) {
-			return syscall.EPERM
-		}
-		nv, err := n.fsys.store.SetLegalHold(v.Bucket, v.Key, v.ID, on, n.fsys.actor(c, false))
-		if err != nil {
-			return toErrno(err)
-		}
-		n.observe(nv)
-		return 0
+		return toErrno(n.changeLock(c, lockChange{on: on}))
 	case xattr.KindUser:
 		k, errno := userKey(attr)
 		if errno != 0 {
@@ -276,14 +291,14 @@ func (n *fileNode) Setxattr(ctx context.Context, attr string, data []byte, flags
 		if errno := checkUserMetaTotal(m, k, string(data)); errno != 0 {
 			return errno
 		}
-		return n.changeMeta(k, string(data), true)
+		return n.changeMeta(c, k, string(data), true)
 	}
 	return setErrno(kind)
 }
 
 // changeMeta sets (or removes) one user-metadata entry: in place on the
 // current version, or for the next version while changes are unpublished.
-func (n *fileNode) changeMeta(k, val string, set bool) syscall.Errno {
+func (n *fileNode) changeMeta(c caller, k, val string, set bool) syscall.Errno {
 	n.mu.Lock()
 	if n.unlinked {
 		n.mu.Unlock()
@@ -303,7 +318,7 @@ func (n *fileNode) changeMeta(k, val string, set bool) syscall.Errno {
 	}
 	bucket, key, id := n.bucket, n.key, n.cur.ID
 	n.mu.Unlock()
-	u := meta.AttrUpdate{}
+	u := meta.AttrUpdate{Actor: n.fsys.actor(c, false)}
 	if set {
 		u.SetMeta = map[string]string{k: val}
 	} else {
@@ -320,36 +335,18 @@ func (n *fileNode) changeMeta(k, val string, set bool) syscall.Errno {
 	return 0
 }
 
-// Removexattr removes retention (an explicit governance bypass request
-// when the caller is bypass-capable), turns legal hold off, or removes a
+// Removexattr removes retention (allowed while it does not protect; never
+// a bypass), turns legal hold off (administrators only), or removes a
 // user.* attribute.
 func (n *fileNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	c := callerOf(ctx)
 	kind := xattr.ClassifyName(attr)
 	switch kind {
 	case xattr.KindRetention, xattr.KindLegalHold:
-		v, errno := n.lockTarget(c)
-		if errno != 0 {
-			return errno
-		}
-		if kind == xattr.KindRetention && !v.RetMode.Valid() || kind == xattr.KindLegalHold && !v.HoldSet {
-			return syscall.ENODATA
-		}
-		if !n.mayLock(c, v) {
-			return syscall.EPERM
-		}
-		var nv *meta.Version
-		var err error
-		if kind == xattr.KindRetention {
-			nv, err = n.fsys.store.SetRetention(v.Bucket, v.Key, v.ID, lockctl.Retention{}, n.fsys.actor(c, true))
-		} else {
-			nv, err = n.fsys.store.SetLegalHold(v.Bucket, v.Key, v.ID, false, n.fsys.actor(c, false))
-		}
-		if err != nil {
-			return toErrno(err)
-		}
-		n.observe(nv)
-		return 0
+		// Never a governance bypass (SPEC §5): removing an active
+		// GOVERNANCE retention needs a value ending in " bypass"; turning
+		// a hold off needs an administrator.
+		return toErrno(n.changeLock(c, lockChange{retention: kind == xattr.KindRetention, remove: true}))
 	case xattr.KindVersionID, xattr.KindLockStatus:
 		return syscall.EPERM
 	case xattr.KindUser:
@@ -360,7 +357,7 @@ func (n *fileNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 		if _, ok := n.userMeta()[k]; !ok {
 			return syscall.ENODATA
 		}
-		return n.changeMeta(k, "", false)
+		return n.changeMeta(c, k, "", false)
 	}
 	return syscall.ENODATA
 }
@@ -469,7 +466,7 @@ func (n *dirNode) Setxattr(ctx context.Context, attr string, data []byte, flags 
 		if errno := checkUserMetaTotal(v.UserMeta, k, string(data)); errno != 0 {
 			return errno
 		}
-		_, err = n.fsys.store.UpdateAttrs(bucket, prefix, v.ID, meta.AttrUpdate{SetMeta: map[string]string{k: string(data)}})
+		_, err = n.fsys.store.UpdateAttrs(bucket, prefix, v.ID, meta.AttrUpdate{SetMeta: map[string]string{k: string(data)}, Actor: n.fsys.actor(c, false)})
 		return toErrno(err)
 	case kind == xattr.KindUser:
 		return syscall.ENOTSUP
@@ -485,15 +482,10 @@ func (n *dirNode) setRule(bucket string, rule lockctl.DefaultRule, c caller) sys
 	if !b.ObjectLock {
 		return syscall.EINVAL // never turn Object Lock on as a side effect
 	}
-	// Who may set locks (README): root, a bypass-capable principal, or the
-	// owner of the bucket directory; write access to the bucket is not
-	// enough.
-	rec, err := n.fsys.bucketAttrs(bucket)
-	if err != nil {
+	// A bucket's default rule is for lock administrators (SPEC §4): owning
+	// or writing the bucket directory is not enough.
+	if err := lockctl.CheckDefaultRuleChange(lockctl.Authority{Admin: n.fsys.isAdmin(c)}); err != nil {
 		return toErrno(err)
-	}
-	if c.uid != 0 && c.uid != rec.UID && !n.fsys.mayBypass(c) {
-		return syscall.EPERM
 	}
 	return toErrno(n.fsys.store.SetLockConfig(bucket, rule, n.fsys.actor(c, false)))
 }
@@ -524,7 +516,7 @@ func (n *dirNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 		if err != nil {
 			return syscall.ENODATA
 		}
-		_, err = n.fsys.store.UpdateAttrs(bucket, prefix, v.ID, meta.AttrUpdate{DelMeta: []string{k}})
+		_, err = n.fsys.store.UpdateAttrs(bucket, prefix, v.ID, meta.AttrUpdate{DelMeta: []string{k}, Actor: n.fsys.actor(c, false)})
 		if errors.Is(err, meta.ErrNoSuchKey) {
 			return syscall.ENODATA
 		}

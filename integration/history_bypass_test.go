@@ -13,17 +13,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/dgraph-io/badger/v4"
+	wfs "github.com/wormfs/wormfs/fs"
 	"github.com/wormfs/wormfs/meta"
 	wormfs3 "github.com/wormfs/wormfs/s3"
 )
 
 const nobody = 65534
 
+// errnoText is the message of err, for toolErrno.
+func errnoText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
 // TestHistoryGovernanceBypass: a GOVERNANCE lock yields only to a
 // bypass-capable principal making the explicit request, in the mount
-// (root or --bypass-gid, " bypass" suffix, removexattr, unlink in the
-// versions view) and over S3 (a user granted bypass-governance, with the
-// header); every bypass is in the audit log. COMPLIANCE never yields.
+// (root or --admin-gid, " bypass" suffix; removexattr and unlink in the
+// versions view are never a bypass, issue 14) and over S3 (a user granted
+// bypass-governance, with the header); every bypass is in the audit log.
+// COMPLIANCE never yields.
 func TestHistoryGovernanceBypass(t *testing.T) {
 	users := []wormfs3.User{
 		{AccessKey: "NOBYPASSUSER0001", SecretKey: "no/bypass/secret/0001", Allow: []string{"read", "write", "lock"}},
@@ -39,11 +49,12 @@ func TestHistoryGovernanceBypass(t *testing.T) {
 	// kernel lets other users' requests reach the daemon).
 	fresh := func(t *testing.T, key string) intact {
 		t.Helper()
-		v := e.protectedFile("byp", key, "governance")
+		e.protectedFile("byp", key, "governance")
 		if err := os.Chmod(e.p("byp", key), 0o666); err != nil {
 			t.Fatal(err)
 		}
-		return e.intactOf("byp", key, v.id)
+		// The chmod of a protected version made a new one, with the lock.
+		return e.intactOf("byp", key, "")
 	}
 	refusedX := func(t *testing.T, key string, v intact, out string, err error) {
 		t.Helper()
@@ -94,35 +105,30 @@ func TestHistoryGovernanceBypass(t *testing.T) {
 		}
 		bypassed(t, "k4", v.id, "uid=65534")
 	})
-	t.Run("root removexattr removes", func(t *testing.T) {
+	t.Run("root removexattr is refused (never a bypass)", func(t *testing.T) {
 		v := fresh(t, "k5")
-		if err := syscall.Removexattr(e.p("byp", "k5"), "user.s3.retention"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := getx(e.p("byp", "k5"), "user.s3.retention"); !errnoIs(err, syscall.ENODATA) {
-			t.Fatalf("retention after removexattr: %v", err)
-		}
-		bypassed(t, "k5", v.id, "uid=0")
+		err := syscall.Removexattr(e.p("byp", "k5"), "user.s3.retention")
+		refusedX(t, "k5", v, errnoText(err), err)
 	})
-	t.Run("root unlink in the versions view deletes", func(t *testing.T) {
+	t.Run("root unlink in the versions view is refused (never a bypass)", func(t *testing.T) {
 		v := fresh(t, "k6")
-		if err := os.Remove(e.vp("byp", "k6", v.id)); err != nil {
-			t.Fatalf("rm as root: %v", err)
+		err := os.Remove(e.vp("byp", "k6", v.id))
+		refusedX(t, "k6", v, errnoText(err), err)
+	})
+	t.Run("an admin-group member's unlink in the versions view is refused", func(t *testing.T) {
+		v := fresh(t, "k7")
+		out, err := e.runAs(nobody, nobody, []uint32{bypassGID}, "rm", "-f", e.vp("byp", "k7", v.id))
+		refusedX(t, "k7", v, out, err)
+	})
+	t.Run("root's explicit bypass delete (wormfs rm-version --bypass) deletes", func(t *testing.T) {
+		v := fresh(t, "k9")
+		if err := e.m.DeleteVersion(wfs.Identity{}, "byp", "k9", v.id, true); err != nil {
+			t.Fatalf("DeleteVersion with bypass as root: %v", err)
 		}
-		if _, err := e.store.Get("byp", "k6", v.id); !errors.Is(err, meta.ErrNoSuchVersion) {
+		if _, err := e.store.Get("byp", "k9", v.id); !errors.Is(err, meta.ErrNoSuchVersion) {
 			t.Fatalf("version after bypass delete: %v", err)
 		}
-		bypassed(t, "k6", v.id, "uid=0")
-	})
-	t.Run("a bypass-group member's unlink in the versions view deletes", func(t *testing.T) {
-		v := fresh(t, "k7")
-		if out, err := e.runAs(nobody, nobody, []uint32{bypassGID}, "rm", "-f", e.vp("byp", "k7", v.id)); err != nil {
-			t.Fatalf("%v: %s", err, out)
-		}
-		if _, err := e.store.Get("byp", "k7", v.id); err == nil {
-			t.Fatal("version still there")
-		}
-		bypassed(t, "k7", v.id, "uid=65534")
+		bypassed(t, "k9", v.id, "uid=0")
 	})
 	t.Run("compliance never yields to a bypass", func(t *testing.T) {
 		v := e.protectedFile("byp", "k8", "compliance")
@@ -310,8 +316,11 @@ func TestHistoryOldVersionLocks(t *testing.T) {
 	if err := syscall.Removexattr(oldP, "user.s3.legalhold"); err != nil {
 		t.Fatalf("lift the hold: %v", err)
 	}
-	if err := os.Remove(oldP); err != nil { // root: the unlink is the governance bypass
-		t.Fatalf("rm after the hold is lifted: %v", err)
+	if err := os.Remove(oldP); !errnoIs(err, syscall.EPERM) { // an unlink is never a bypass (issue 14)
+		t.Fatalf("rm of a GOVERNANCE version after the hold is lifted: %v", err)
+	}
+	if err := e.m.DeleteVersion(wfs.Identity{}, "own", "f", ids[1], true); err != nil { // the explicit bypass
+		t.Fatalf("bypass delete after the hold is lifted: %v", err)
 	}
 	if got := e.ids("own", "f"); len(got) != 1 || got[0] != ids[0] {
 		t.Fatalf("after rm: %v", got)

@@ -129,9 +129,10 @@ func (l Lock) Status(now time.Time) string {
 }
 
 // Bypass describes a governance bypass: Requested is the explicit request
-// (S3 header, " bypass" suffix, removexattr, rm in the versions view);
-// Allowed is whether the principal may bypass (root, --bypass-gid, a user
-// granted bypass-governance). A bypass takes effect only when both hold.
+// (S3 header, a retention value ending in " bypass", the wormfs command
+// that asks for one; never an unlink or a removexattr); Allowed is whether
+// the principal may bypass (root, --admin-gid, a user granted
+// bypass-governance). A bypass takes effect only when both hold.
 type Bypass struct {
 	Requested bool
 	Allowed   bool
@@ -227,14 +228,84 @@ func CheckRetentionChange(cur Retention, next Retention, now time.Time, b Bypass
 	return nil
 }
 
-// CheckLegalHoldChange decides whether a principal may set legal hold; the
-// only rule is the permission itself (a bypass never lifts a hold, but
-// anyone who may set holds may also clear them, as in S3).
+// CheckLegalHoldChange decides whether a principal may set legal hold at
+// all (the S3 listener's lock grant). The mount's finer default rule, under
+// which placing and lifting differ, is CheckHoldRequest.
 func CheckLegalHoldChange(mayLock bool) error {
 	if !mayLock {
 		return ErrLegalHoldDenied
 	}
 	return nil
+}
+
+// Authority is what a local principal may do to the locks of a version by
+// the defaults of SPEC §4 (no policy document): Writer is the POSIX write
+// permission on the file (or, for a bucket, its directory); Admin is root
+// or a member of the lock administrators' group (--admin-gid).
+type Authority struct {
+	Writer bool
+	Admin  bool
+}
+
+// MayBypass reports whether the principal may make a governance bypass
+// request (it still has to ask for one explicitly).
+func (a Authority) MayBypass() bool { return a.Admin }
+
+// CheckRetentionRequest decides whether a principal may ask for a
+// retention change at all: a writer or an administrator. Whether the change
+// itself is allowed (extend, or shorten with an effective bypass) is
+// CheckRetentionChange.
+func CheckRetentionRequest(a Authority) error {
+	if !a.Writer && !a.Admin {
+		return ErrRetentionDenied
+	}
+	return nil
+}
+
+// CheckHoldRequest decides whether a principal may take the legal hold of
+// a version from cur to next: placing a hold (or setting OFF where none is
+// on) is for writers and administrators; lifting a hold that is ON is for
+// administrators only. Ownership plays no part, so a chown of a held file
+// hands nobody the right to lift it.
+func CheckHoldRequest(a Authority, cur, next bool) error {
+	switch {
+	case cur && !next && !a.Admin:
+		return fmt.Errorf("%w: lifting a legal hold needs a lock administrator", ErrLegalHoldDenied)
+	case !a.Writer && !a.Admin:
+		return ErrLegalHoldDenied
+	}
+	return nil
+}
+
+// CheckDefaultRuleChange decides whether a principal may set or remove a
+// bucket's default retention rule: administrators only.
+func CheckDefaultRuleChange(a Authority) error {
+	if !a.Admin {
+		return fmt.Errorf("%w: a bucket's default rule needs a lock administrator", ErrRetentionDenied)
+	}
+	return nil
+}
+
+// CarryRetention is the retention of a version created to carry the lock
+// of another (the bytes of a locked file written on, or a protected version
+// whose attributes changed): the stronger of stamped (the bucket default
+// or the explicit request) and carried. An expired carried retention adds
+// nothing; of two modes COMPLIANCE wins; of one mode the later date.
+func CarryRetention(stamped, carried Retention, now time.Time) Retention {
+	switch {
+	case !carried.Active(now):
+		return stamped
+	case !stamped.Active(now):
+		return carried
+	case stamped.Mode != carried.Mode:
+		if carried.Mode == ModeCompliance {
+			return carried
+		}
+		return stamped
+	case carried.Until.After(stamped.Until):
+		return carried
+	}
+	return stamped
 }
 
 // ParseLegalHold accepts ON or OFF.

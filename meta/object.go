@@ -145,7 +145,8 @@ func (s *Store) delete(bucket, key string, o PublishOptions, mustExist bool) (*V
 			}
 			return s.removeVersion(txn, old, o.Actor, false)
 		}
-		marker = &Version{Key: key, DeleteMarker: true}
+		// A delete marker belongs to whoever made it (o.UID, o.GID).
+		marker = &Version{Key: key, DeleteMarker: true, UID: o.UID, GID: o.GID}
 		return s.putVersion(txn, bucket, marker, nil, nil, false, o)
 	})
 	if err != nil {
@@ -226,6 +227,11 @@ func (s *Store) SetRetention(bucket, key, versionID string, r lockctl.Retention,
 			return err
 		}
 		now := s.Now()
+		if actor.Rights != nil {
+			if err := lockctl.CheckRetentionRequest(*actor.Rights); err != nil {
+				return fmt.Errorf("%s/%s version %s: %w", bucket, key, v.ID, err)
+			}
+		}
 		if !r.IsZero() {
 			if err := lockctl.ValidateRetention(r, lockctl.Latest(now, s.SysNow()), s.opts.MaxRetention); err != nil {
 				return err
@@ -276,6 +282,11 @@ func (s *Store) SetLegalHold(bucket, key, versionID string, on bool, actor Actor
 		if err != nil {
 			return err
 		}
+		if actor.Rights != nil {
+			if err := lockctl.CheckHoldRequest(*actor.Rights, v.LegalHold, on); err != nil {
+				return fmt.Errorf("%s/%s version %s: %w", bucket, key, v.ID, err)
+			}
+		}
 		v.LegalHold, v.HoldSet = on, true
 		if err := saveInPlace(txn, v); err != nil {
 			return err
@@ -292,8 +303,9 @@ func (s *Store) SetLegalHold(bucket, key, versionID string, on bool, actor Actor
 	return v, s.syncIfNeeded(true)
 }
 
-// AttrUpdate changes attributes of a version in place (no new version,
-// no data copy). Nil fields are left alone.
+// AttrUpdate changes attributes of a version: in place (no new version,
+// no data copy) while the version is unprotected. Nil fields are left
+// alone.
 type AttrUpdate struct {
 	Mode        *uint32
 	UID, GID    *uint32
@@ -302,10 +314,60 @@ type AttrUpdate struct {
 	SetMeta     map[string]string // user metadata entries to set
 	DelMeta     []string          // user metadata entries to remove
 	Tags        *map[string]string
+	// Actor names who asks, for the audit record of a version made
+	// because the current one is protected.
+	Actor Actor
+}
+
+// apply applies u to v and reports whether anything but the tags changed.
+func (u AttrUpdate) apply(v *Version) (changed bool, err error) {
+	if u.Mode != nil && v.Mode != *u.Mode&0o7777 {
+		v.Mode, changed = *u.Mode&0o7777, true
+	}
+	if u.UID != nil && v.UID != *u.UID {
+		v.UID, changed = *u.UID, true
+	}
+	if u.GID != nil && v.GID != *u.GID {
+		v.GID, changed = *u.GID, true
+	}
+	if u.Mtime != nil && !v.Mtime.Equal(ClampTime(*u.Mtime)) {
+		v.Mtime, changed = ClampTime(*u.Mtime), true
+	}
+	if u.ContentType != nil && v.ContentType != *u.ContentType {
+		v.ContentType, changed = *u.ContentType, true
+	}
+	for _, k := range u.DelMeta {
+		if _, ok := v.UserMeta[k]; !ok {
+			return false, fmt.Errorf("%w: metadata %q", ErrNoSuchKey, k)
+		}
+		delete(v.UserMeta, k)
+		changed = true
+	}
+	for k, val := range u.SetMeta {
+		if old, ok := v.UserMeta[k]; ok && old == val {
+			continue
+		}
+		if v.UserMeta == nil {
+			v.UserMeta = map[string]string{}
+		}
+		v.UserMeta[k], changed = val, true
+	}
+	if u.Tags != nil {
+		v.Tags = cloneMap(*u.Tags)
+	}
+	return changed, nil
 }
 
 // UpdateAttrs applies u to a version ("" = the current one). Removing a
 // user-metadata entry that does not exist fails with ErrNoSuchKey.
+//
+// A protected version never changes (SPEC §4): a change of its POSIX
+// attributes, content type or user metadata publishes a new version
+// instead, sharing its chunks and keeping its lock (PublishOptions.Carry),
+// and that version is returned; the protected one stays byte for byte as
+// it was. Object tags stay mutable in place, as on AWS. A change that
+// changes nothing publishes nothing. A protected version that is not the
+// current one cannot be changed (ErrProtected).
 func (s *Store) UpdateAttrs(bucket, key, versionID string, u AttrUpdate) (*Version, error) {
 	var v *Version
 	err := s.update(func(txn *badger.Txn) (err error) {
@@ -313,40 +375,66 @@ func (s *Store) UpdateAttrs(bucket, key, versionID string, u AttrUpdate) (*Versi
 		if err != nil {
 			return err
 		}
-		if u.Mode != nil {
-			v.Mode = *u.Mode & 0o7777
-		}
-		if u.UID != nil {
-			v.UID = *u.UID
-		}
-		if u.GID != nil {
-			v.GID = *u.GID
-		}
-		if u.Mtime != nil {
-			v.Mtime = ClampTime(*u.Mtime)
-		}
-		if u.ContentType != nil {
-			v.ContentType = *u.ContentType
-		}
-		for _, k := range u.DelMeta {
-			if _, ok := v.UserMeta[k]; !ok {
-				return fmt.Errorf("%w: metadata %q", ErrNoSuchKey, k)
+		now := s.Now()
+		if v.Lock().Protected(now) {
+			old := v.clone()
+			changed, err := u.apply(v)
+			if err != nil {
+				return err
 			}
-			delete(v.UserMeta, k)
-		}
-		for k, val := range u.SetMeta {
-			if v.UserMeta == nil {
-				v.UserMeta = map[string]string{}
+			if !changed {
+				v = old
+				if u.Tags != nil {
+					v.Tags = cloneMap(*u.Tags)
+					return saveInPlace(txn, v)
+				}
+				return nil
 			}
-			v.UserMeta[k] = val
+			return s.copyForward(txn, old, v, u)
 		}
-		if u.Tags != nil {
-			v.Tags = cloneMap(*u.Tags)
+		if _, err := u.apply(v); err != nil {
+			return err
 		}
 		v.Ctime = s.SysNow()
 		return saveInPlace(txn, v)
 	})
 	return v, err
+}
+
+// copyForward publishes next (old with changed attributes) as a new
+// version of old's key sharing old's chunks and carrying its lock, inside
+// txn; old must be the current version. next becomes the new version.
+func (s *Store) copyForward(txn *badger.Txn, old, next *Version, u AttrUpdate) error {
+	cur, err := getVersion(txn, old.Bucket, old.Key, "")
+	if err != nil || cur.Seq != old.Seq {
+		return fmt.Errorf("%w: %s/%s version %s is not the current version", lockctl.ErrProtected, old.Bucket, old.Key, old.ID)
+	}
+	ext, err := getExtents(txn, old.Seq)
+	if err != nil {
+		return err
+	}
+	if u.Tags != nil {
+		// Tags belong to the version they were put on, which may change
+		// them in place; the new version gets them too.
+		old.Tags = cloneMap(*u.Tags)
+		if err := saveInPlace(txn, old); err != nil {
+			return err
+		}
+	}
+	o := PublishOptions{
+		Actor: u.Actor, Mode: next.Mode, UID: next.UID, GID: next.GID, Mtime: next.Mtime, Link: next.Link,
+		ContentType: next.ContentType, UserMeta: next.UserMeta, Tags: next.Tags, Checksums: next.Checksums,
+		Carry: old.Lock(),
+	}
+	nv := newVersion(old.Key, old.Size, o)
+	nv.Mode = next.Mode // newVersion reads mode 0 as "the default"
+	nv.ETag, nv.HashState, nv.Parts = old.ETag, old.HashState, old.Parts
+	if err := s.putVersion(txn, old.Bucket, nv, ext, nil, false, o); err != nil {
+		return err
+	}
+	*next = *nv
+	return s.audit(txn, AuditRecord{Action: "version-copy-forward", Bucket: old.Bucket, Key: old.Key, VersionID: nv.ID, Actor: u.Actor.Name,
+		Detail: fmt.Sprintf("attributes changed on protected version %s; it stays unchanged", old.ID)})
 }
 
 // Copy publishes a new version at dstBucket/dstKey whose content is src's,
@@ -443,7 +531,7 @@ func (s *Store) Rename(bucket, src, dst string, o PublishOptions) (*Version, err
 		if b.Versioning == VersioningOff {
 			return s.removeVersion(txn, cur, o.Actor, false)
 		}
-		return s.putVersion(txn, bucket, &Version{Key: src, DeleteMarker: true}, nil, nil, false, PublishOptions{Actor: o.Actor})
+		return s.putVersion(txn, bucket, &Version{Key: src, DeleteMarker: true, UID: o.UID, GID: o.GID}, nil, nil, false, PublishOptions{Actor: o.Actor})
 	})
 	if err != nil {
 		return nil, err

@@ -16,6 +16,12 @@ import (
 type Actor struct {
 	Name   string
 	Bypass lockctl.Bypass
+	// Rights, when set, is the principal's standing under the mount's
+	// default rules (lockctl.Authority); the lock calls check it inside
+	// their transaction against the state they change (lifting a hold that
+	// is ON needs an administrator). Nil: the edge has decided (the S3
+	// listener's grants).
+	Rights *lockctl.Authority
 }
 
 // PublishOptions describe the version a publish creates.
@@ -37,6 +43,10 @@ type PublishOptions struct {
 	Mtime    time.Time // zero: the creation time
 	Link     bool
 	Headers  map[string]string // the standard headers stored with the version (Version.Headers)
+	// Carry is a lock the new version must have at least (it holds bytes
+	// or attributes of a version that had it): its retention combines with
+	// the stamped one (lockctl.CarryRetention), its legal hold ON stays ON.
+	Carry lockctl.Lock
 	// Sync puts the commit on disk before Publish returns (S3 PUT,
 	// fsync). Commits are always on disk within the sync interval.
 	Sync bool
@@ -122,7 +132,11 @@ func (s *Store) putVersion(txn *badger.Txn, bucket string, v *Version, ext []ext
 		if err != nil {
 			return err
 		}
+		ret = lockctl.CarryRetention(ret, o.Carry.Retention, now)
 		v.RetMode, v.RetUntil = ret.Mode, ret.Until
+		if o.Carry.LegalHold {
+			v.LegalHold, v.HoldSet = true, true
+		}
 	}
 	seq, err := s.versionSeq.Next()
 	if err != nil {
@@ -166,13 +180,17 @@ func (s *Store) putVersion(txn *badger.Txn, bucket string, v *Version, ext []ext
 	} else if err := txn.Set(keyCurrent(bucket, v.Key), rec); err != nil {
 		return err
 	}
-	if !v.DeleteMarker && (!o.Retention.IsZero() || o.LegalHold) {
+	carried := o.Carry.LegalHold || o.Carry.Retention.Active(now)
+	if !v.DeleteMarker && (!o.Retention.IsZero() || o.LegalHold || carried) {
 		detail := ""
-		if !o.Retention.IsZero() {
+		if !o.Retention.IsZero() || carried && v.RetMode.Valid() {
 			detail = "retention " + v.Lock().Retention.String()
 		}
-		if o.LegalHold {
+		if v.LegalHold {
 			detail += " legal hold ON"
+		}
+		if carried {
+			detail += " (carried: " + o.Carry.Status(now) + ")"
 		}
 		return s.audit(txn, AuditRecord{Action: "version-create-locked", Bucket: bucket, Key: v.Key, VersionID: v.ID, Actor: o.Actor.Name, Detail: detail})
 	}

@@ -46,6 +46,7 @@ func newApp() *cli.App {
 			retentionCommand(),
 			legalholdCommand(),
 			restoreCommand(),
+			rmVersionCommand(),
 			versionCommand(),
 		},
 	}

@@ -43,7 +43,7 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "open the store, mount it with FUSE and serve the S3 API",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			dataFlag(),
 			&cli.StringFlag{Name: "mount", Usage: "mount point (no mount when empty)", EnvVars: []string{"WORMFS_MOUNT"}},
 			&cli.StringFlag{Name: "s3", Usage: "S3 listen address (\"\" disables the listener)", EnvVars: []string{"WORMFS_S3"}, Value: "127.0.0.1:9000"},
@@ -54,7 +54,6 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "accept-clock", Usage: "start even though the persisted compliance clock is ahead of the system clock beyond the catch-up bound, or behind the newest audit record (audited)", EnvVars: []string{"WORMFS_ACCEPT_CLOCK"}},
 			&cli.StringFlag{Name: "users", Usage: "JSON file of additional S3 users and their grants", EnvVars: []string{"WORMFS_USERS"}},
 			&cli.StringFlag{Name: "bucket", Usage: "mount only this bucket at the mount root", EnvVars: []string{"WORMFS_BUCKET"}},
-			&cli.IntFlag{Name: "bypass-gid", Usage: "group whose members (besides root) may bypass GOVERNANCE retention in the mount; -1: root only", EnvVars: []string{"WORMFS_BYPASS_GID"}, Value: -1},
 			&cli.StringFlag{Name: "sync", Usage: "durability: posix (commits on disk at fsync, S3 PUT and within 1 s) or always (every commit on disk before success)", EnvVars: []string{"WORMFS_SYNC"}, Value: "posix"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate file for the S3 listener", EnvVars: []string{"WORMFS_TLS_CERT"}},
 			&cli.StringFlag{Name: "tls-key", Usage: "TLS key file for the S3 listener", EnvVars: []string{"WORMFS_TLS_KEY"}},
@@ -63,7 +62,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "min-free", Usage: "free space kept in reserve in the data directory's file system; writes fail (ENOSPC, S3 507) below it; 0 disables", EnvVars: []string{"WORMFS_MIN_FREE"}, Value: "256MiB"},
 			&cli.DurationFlag{Name: "attr-timeout", Usage: "how long the kernel caches attributes and names (changes over S3 show in the mount within this)", EnvVars: []string{"WORMFS_ATTR_TIMEOUT"}, Value: time.Second},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request", EnvVars: []string{"WORMFS_DEBUG"}},
-		},
+		}, controlFlags()...), // --admin-gid, --bypass-gid, --control: control.go
 		Action: serve,
 	}
 }
@@ -101,6 +100,10 @@ func serve(c *cli.Context) error {
 	}
 	if minFree == 0 {
 		minFree = -1 // meta: < 0 disables the check
+	}
+	adminGid, err := adminGID(c)
+	if err != nil {
+		return exitf(2, "%v", err)
 	}
 	mountDir, addr := c.String("mount"), c.String("s3")
 	if mountDir == "" && addr == "" {
@@ -206,7 +209,7 @@ func serve(c *cli.Context) error {
 	if mountDir != "" {
 		m, err := wfs.Mount(store, mountDir, wfs.Options{
 			Bucket:     c.String("bucket"),
-			BypassGID:  c.Int("bypass-gid"),
+			BypassGID:  adminGid,
 			Timeout:    c.Duration("attr-timeout"),
 			AllowOther: os.Geteuid() == 0,
 			Debug:      c.Bool("debug"),
@@ -221,6 +224,11 @@ func serve(c *cli.Context) error {
 				logger.Printf("unmounting %s: %v", mountDir, err)
 			}
 		}()
+		stopControl, err := startControl(c, m, mountDir, logger)
+		if err != nil {
+			return exitf(1, "%v", err)
+		}
+		defer stopControl()
 	}
 
 	// SIGUSR1 logs one line of runtime figures (kill -USR1 PID): what
