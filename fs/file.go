@@ -491,6 +491,7 @@ func (n *fileNode) publishLocked(c caller, sync bool, p *private) error {
 	n.show = n.newestPrivLocked(p) // what another private writer wrote shows next
 	n.cur, n.rd, n.keepSeq, n.curSince = v, nil, 0, time.Now()
 	n.pubv = v
+	n.invalidateLocked(0, 0) // cached readers read the published content
 	n.creating, n.over = false, overrides{}
 	if !n.changingLocked() {
 		n.carry = lockctl.Lock{}
@@ -526,9 +527,6 @@ func (n *fileNode) attrLocked(a *fuse.Attr) {
 	}
 	if p := n.show; p != nil && p.w != nil && p.unpublished() && n.liveLocked(p) && (!shared || !p.mtime.Before(n.mtime)) {
 		size, mtime, ctime = p.w.Size(), p.mtime, p.mtime
-	}
-	if n.cachedOpen > 0 && size < n.cachedSize {
-		size = n.cachedSize // page-cached readers of an older version are open
 	}
 	n.attrSize = size
 	if n.over.mode != nil {
