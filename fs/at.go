@@ -242,6 +242,9 @@ type atFile struct {
 }
 
 func (n *atFile) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if errno := n.fsys.viewAccess(ctx, n.v.Bucket, n.v.Key); errno != 0 {
+		return errno
+	}
 	versionAttr(&out.Attr, n.v, true)
 	return 0
 }

@@ -325,6 +325,9 @@ func (n *versionFile) get() (*meta.Version, syscall.Errno) {
 }
 
 func (n *versionFile) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if errno := n.fsys.viewAccess(ctx, n.bucket, n.key); errno != 0 {
+		return errno
+	}
 	v, errno := n.get()
 	if errno != 0 {
 		return errno
