@@ -72,7 +72,7 @@ func TestMountRetentionXattr(t *testing.T) {
 				t.Fatalf("version = %+v", vs[0])
 			}
 			got, err := getx(f, "user.s3.retention")
-			want := string(c.mode) + " " + vs[0].RetUntil.UTC().Format(time.RFC3339)
+			want := string(c.mode) + " " + lockctl.FormatInstant(vs[0].RetUntil) // ".mmm" when not zero (issue 14 item 13)
 			if err != nil || got != want {
 				t.Fatalf("getxattr = %q, %v; want %q", got, err, want)
 			}
