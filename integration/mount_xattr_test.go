@@ -72,12 +72,7 @@ func TestMountRetentionXattr(t *testing.T) {
 				t.Fatalf("version = %+v", vs[0])
 			}
 			got, err := getx(f, "user.s3.retention")
-			// Stored to the millisecond; shown with .mmm when not zero.
-			layout := time.RFC3339
-			if vs[0].RetUntil.Nanosecond() != 0 {
-				layout = "2006-01-02T15:04:05.000Z07:00"
-			}
-			want := string(c.mode) + " " + vs[0].RetUntil.UTC().Format(layout)
+			want := string(c.mode) + " " + lockctl.FormatInstant(vs[0].RetUntil) // ".mmm" when not zero (issue 14 item 13)
 			if err != nil || got != want {
 				t.Fatalf("getxattr = %q, %v; want %q", got, err, want)
 			}

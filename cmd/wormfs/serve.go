@@ -139,7 +139,7 @@ func serve(c *cli.Context) error {
 		return exitf(3, "%v: stop the other wormfs first (one process per data directory)", err)
 	}
 	if errors.Is(err, meta.ErrClock) || errors.Is(err, meta.ErrNotWholeStore) {
-		return exitf(5, "refusing to start: %v", err)
+		return exitf(6, "refusing to start: %v", err)
 	}
 	if err != nil {
 		return exitf(1, "open store: %v", err)
