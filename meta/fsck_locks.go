@@ -63,12 +63,16 @@ func checkLocks(db *badger.DB, report func(Problem)) error {
 			}
 			switch {
 			case r.Action == "version-create-locked":
-				if rest, ok := strings.CutPrefix(strings.TrimSpace(r.Detail), "retention "); ok {
+				detail := r.Detail
+				if i := strings.Index(detail, " (carried: "); i >= 0 {
+					detail = detail[:i] // a lock carried from the version it copies (copy-forward, rename)
+				}
+				if rest, ok := strings.CutPrefix(strings.TrimSpace(detail), "retention "); ok {
 					if ret, ok := parseRetentionDetail(strings.TrimSpace(strings.TrimSuffix(rest, "legal hold ON"))); ok {
 						w.ret, w.retSet = ret, true
 					}
 				}
-				if strings.HasSuffix(r.Detail, "legal hold ON") {
+				if strings.HasSuffix(detail, "legal hold ON") {
 					w.hold, w.holdSet = true, true
 				}
 			case strings.HasPrefix(r.Action, "retention-"):
