@@ -510,7 +510,7 @@ func (n *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 		// The marker and the node's end are one step: a publish of the
 		// node that is due (an asynchronous RELEASE) lands before the
 		// marker, never after it.
-		_, err = fn.deleteKey(bucket, key, del)
+		err = fn.deleteKey(bucket, key, del)
 	} else {
 		err = del()
 	}

@@ -62,12 +62,11 @@ type fileNode struct {
 	privs map[*private]struct{} // the open private writers
 	show  *private              // the private writer whose size the attributes show
 
-	// The read-only handles that use the page cache all read one version
-	// (cachedSeq); the size shown never goes below its size while they are
-	// open, so that the kernel does not cut their reads short.
+	// The read-only handles that use the page cache, opened on version
+	// cachedSeq; their cached pages are dropped as writes arrive
+	// (invalidateLocked).
 	cachedOpen int
 	cachedSeq  uint64
-	cachedSize int64
 	attrSize   int64     // the size last shown to the kernel (its i_size)
 	curSince   time.Time // since when cur is the current version
 
@@ -324,20 +323,20 @@ func (n *fileNode) unlinkLocked() {
 // node an orphan in one step under its lock, so that no publish of the
 // node (a RELEASE of a handle that created or truncated the file, a flush)
 // can land between the two and bring the file back after its delete.
-func (n *fileNode) deleteKey(bucket, key string, del func() error) (bool, error) {
+func (n *fileNode) deleteKey(bucket, key string, del func() error) error {
 	n.mu.Lock()
 	if n.bucket != bucket || n.key != key {
 		n.mu.Unlock()
-		return false, del() // renamed meanwhile: not this name's node
+		return del() // renamed meanwhile: not this name's node
 	}
 	if err := del(); err != nil {
 		n.mu.Unlock()
-		return true, err
+		return err
 	}
 	n.unlinkLocked()
 	n.mu.Unlock()
 	n.fsys.dropPending(n, bucket, key)
-	return true, nil
+	return nil
 }
 
 // moveTo gives the node the key it was renamed to. The caller has
@@ -652,7 +651,7 @@ func (n *fileNode) open(c caller, flags uint32, create bool) (*handle, syscall.E
 		h.keep = n.keepSeq == n.cur.Seq
 		n.keepSeq = n.cur.Seq
 		n.cachedOpen++
-		n.cachedSeq, n.cachedSize = n.cur.Seq, n.cur.Size
+		n.cachedSeq = n.cur.Seq
 	}
 	if !h.write {
 		h.snap = n.cur
@@ -879,9 +878,7 @@ func (n *fileNode) Release(ctx context.Context, f gofs.FileHandle) syscall.Errno
 	defer n.mu.Unlock()
 	n.handles--
 	if h.cached {
-		if n.cachedOpen--; n.cachedOpen == 0 {
-			n.cachedSize = 0
-		}
+		n.cachedOpen--
 	}
 	if !h.write {
 		return 0

@@ -471,14 +471,7 @@ func rmVersionCommand() *cli.Command {
 			controlFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 2 {
-				return exitf(2, "usage: wormfs rm-version [--bypass] FILE VERSION")
-			}
-			id := c.Args().Get(1)
-			if err := checkVersionID(id); err != nil {
-				return err
-			}
-			m, err := locateArg(c, 0)
+			m, id, err := versionArgs(c, "usage: wormfs rm-version [--bypass] FILE VERSION")
 			if err != nil {
 				return err
 			}
@@ -507,20 +500,30 @@ func rmVersionCommand() *cli.Command {
 	}
 }
 
+// versionArgs takes the FILE VERSION arguments of rm-version and restore:
+// a well-formed version id and FILE located inside a wormfs mount.
+func versionArgs(c *cli.Context, usage string) (*mountedFile, string, error) {
+	if c.NArg() != 2 {
+		return nil, "", exitf(2, "%s", usage)
+	}
+	id := c.Args().Get(1)
+	if err := checkVersionID(id); err != nil {
+		return nil, "", err
+	}
+	m, err := locateArg(c, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	return m, id, nil
+}
+
 func restoreCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "restore",
 		Usage:     "make an old version of a file current again, as a new version",
 		ArgsUsage: "FILE VERSION",
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 2 {
-				return exitf(2, "usage: wormfs restore FILE VERSION")
-			}
-			id := c.Args().Get(1)
-			if err := checkVersionID(id); err != nil {
-				return err
-			}
-			m, err := locateArg(c, 0)
+			m, id, err := versionArgs(c, "usage: wormfs restore FILE VERSION")
 			if err != nil {
 				return err
 			}
